@@ -1,0 +1,117 @@
+"""The `attpd` command line. It only parses options and delegates; every error is one line and exit 1."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from attpd_bench.console import console, err_console, progress
+from attpd_bench.errors import AttpdError
+
+app = typer.Typer(help="Benchmark deep-learning P-wave first-motion polarity models (PD vs Ross).",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+data_app = typer.Typer(help="Synthesise, prepare and inspect data sets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+def command(group: typer.Typer, *args, **kwargs):
+    """Register a command whose AttpdError becomes 'error: ...' on stderr and exit code 1 (no traceback)."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(*a, **k):
+            try:
+                return fn(*a, **k)
+            except AttpdError as exc:
+                err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+                raise typer.Exit(1) from None
+
+        return group.command(*args, **kwargs)(run)
+
+    return decorate
+
+
+# ------------------------------------------------------------------------------------------------ data
+@command(data_app, "synth")
+def data_synth(
+    region: Annotated[str, typer.Option(help="Region profile and published layout: ins, hinet, scsn or pnw.")],
+    out: Annotated[Path, typer.Option(help="Folder to write the raw files and truth.csv into.")],
+    n_events: Annotated[int, typer.Option(help="Number of earthquakes; each is seen at many stations.")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same files.")] = 0,
+    layout: Annotated[str, typer.Option(help="INSTANCE only: 'native' (data/<trace_name>) or 'seisbench' "
+                                             "(buckets).")] = "native",
+):
+    """Write a synthetic region in its published layout, with a per-trace ground-truth table."""
+    from attpd_bench.data.synth import write_region
+
+    with progress(f"synth {region}") as update:
+        truth = write_region(region, n_events, out, seed=seed, layout=layout, on_batch=update)
+    written = truth[truth["written"]]
+    counts = written["analyst_label"].value_counts().reindex([0, 1, 2], fill_value=0).to_numpy()
+    console.print(f"wrote {len(written)} traces of {n_events} events to {out} "
+                  f"(up {counts[0]}, down {counts[1]}, unknown {counts[2]}); truth in {out / 'truth.csv'}")
+
+
+@command(data_app, "prepare")
+def data_prepare(
+    dataset: Annotated[str, typer.Option(help="Published layout of --source: ins, hinet, scsn or pnw.")],
+    source: Annotated[Path, typer.Option(help="Folder (or file) of the published data set.")],
+    out: Annotated[Path, typer.Option(help="Canonical store folder to create.")],
+    seed: Annotated[int, typer.Option(help="Seed of the split (use 7 with --split-mode original to match "
+                                           "the original code).")] = 0,
+    split_mode: Annotated[str, typer.Option(help="'event': grouped by event (default); 'original': the "
+                                                 "original random 80/20 trace split.")] = "event",
+    chunk_size: Annotated[int, typer.Option(help="Traces read and filtered per chunk (bounds memory).")] = 2048,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
+):
+    """Build a canonical store (SeisBench format, event split, fingerprint) from a published layout."""
+    from attpd_bench.data.prepare import prepare_store
+
+    with progress(f"prepare {dataset}") as update:
+        store, report = prepare_store(dataset, source, out, seed=seed, split_mode=split_mode,
+                                      chunk_size=chunk_size, overwrite=overwrite, on_chunk=update)
+    console.print(f"store {store.path}: {report.written} traces written of {report.read} read, "
+                  f"fingerprint {store.fingerprint[:16]}")
+    if report.skipped:
+        table = Table("skipped because", "traces", title=f"{sum(report.skipped.values())} traces skipped "
+                                                         f"(listed in {store.path / 'skipped.csv'})")
+        for reason, n in report.skipped.most_common():
+            table.add_row(reason, str(n))
+        console.print(table)
+
+
+@command(data_app, "info")
+def data_info(
+    store: Annotated[Path, typer.Argument(help="Canonical store folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+):
+    """Traces per split and class, events, stations, SNR and fingerprint of a store."""
+    from attpd_bench.data.store import SPLITS, PolarityStore
+
+    summary = PolarityStore(store).summary()
+    if as_json:
+        console.print_json(json.dumps(summary))
+        return
+    table = Table("split", "up", "down", "unknown", "traces", "events",
+                  title=f"{summary['dataset']} store {summary['path']}")
+    for split in SPLITS:
+        c = summary["traces"][split]
+        table.add_row(split, str(c["up"]), str(c["down"]), str(c["unknown"]), str(sum(c.values())),
+                      str(summary["events"][split]))
+    console.print(table)
+    snr = summary["snr_db"]
+    console.print(f"stations {summary['stations']}; SNR (dB) known for {snr['known']} traces, median "
+                  f"{snr['median']}, 10-90% {snr['p10']} to {snr['p90']}; split {summary['split_mode']} "
+                  f"seed {summary['seed']}")
+    console.print(f"fingerprint {summary['fingerprint']}")
+    if summary["skipped"]:
+        console.print("skipped at prepare: " + ", ".join(f"{k}: {v}" for k, v in summary["skipped"].items()))
+
+
+def main() -> None:  # console-script entry point
+    app()

@@ -1,0 +1,43 @@
+"""Shared fixtures: tiny synthetic regions in each published layout, written once per test session."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+
+import pytest
+
+from attpd_bench.data.prepare import prepare_store
+from attpd_bench.data.synth import write_region
+
+LAYOUTS = [("ins", "native"), ("ins", "seisbench"), ("hinet", "native"), ("scsn", "native"), ("pnw", "native")]
+
+
+@pytest.fixture(scope="session")
+def raw_regions(tmp_path_factory):
+    """{(region, layout): folder} with ~100-250 traces each."""
+    root = tmp_path_factory.mktemp("raw")
+    out = {}
+    for region, layout in LAYOUTS:
+        folder = root / f"{region}-{layout}"
+        write_region(region, 12, folder, seed=3, layout=layout, bucket_size=64)
+        out[(region, layout)] = folder
+    return out
+
+
+@pytest.fixture(scope="session")
+def stores(raw_regions, tmp_path_factory):
+    """{(region, layout): PolarityStore} prepared with seed 0."""
+    root = tmp_path_factory.mktemp("stores")
+    return {key: prepare_store(key[0], folder, root / f"{key[0]}-{key[1]}", seed=0)[0]
+            for key, folder in raw_regions.items()}
+
+
+@pytest.fixture(scope="session")
+def training_store(tmp_path_factory):
+    """A PNW-like region big enough to learn from (~1,500 traces), shared by model tests."""
+    root = tmp_path_factory.mktemp("train")
+    write_region("pnw", 110, root / "raw", seed=11)
+    return prepare_store("pnw", root / "raw", root / "store", seed=0)[0]

@@ -1,0 +1,112 @@
+"""Each published layout: synth -> prepare -> the store holds the expected traces, labels and windows."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import signal
+
+from attpd_bench.data.labels import INVALID
+from attpd_bench.data.synth import TRUTH_FILE
+from tests.conftest import LAYOUTS
+
+
+def _independent_window(raw_z: np.ndarray, p: int) -> np.ndarray:
+    """The original code's per-trace steps written out again: taper loop, butter(2) filtfilt, cut."""
+    n, taper = len(raw_z), 100
+    win = np.ones(n)
+    for i in range(taper):
+        win[i] = 0.5 - 0.5 * np.cos(np.pi / taper * (i - 1))
+    x = raw_z * win * win[::-1]
+    b, a = signal.butter(2, [1 * 2 * 0.01, 45 * 2 * 0.01], "bandpass")
+    return signal.filtfilt(b, a, x)[p - 300:p + 300]
+
+
+def _raw_z(region, layout, folder, name):
+    if region == "ins" and layout == "native":
+        with h5py.File(folder / "Instance_events_counts.hdf5") as h5:
+            return h5[f"data/{name}"][2, :]  # E, N, Z
+    if region == "hinet":
+        with h5py.File(folder / "HINET_Polarity_15_19.hdf5") as h5:
+            return h5[f"data/{name}"][:, 2]
+    file = "waveforms.hdf5" if region == "ins" else "comcat_waveforms.hdf5"
+    bucket, rest = name.split("$")
+    with h5py.File(folder / file) as h5:
+        order = h5["data_format/component_order"][()].decode()
+        return h5[f"data/{bucket}"][int(rest.split(",")[0]), order.index("Z"), :]
+
+
+@pytest.mark.parametrize("key", LAYOUTS, ids=[f"{r}-{l}" for r, l in LAYOUTS])
+def test_store_matches_ground_truth(key, raw_regions, stores):
+    region, layout = key
+    folder, store = raw_regions[key], stores[key]
+    truth = pd.read_csv(folder / TRUTH_FILE, dtype={"source_trace_name": str})
+    truth = truth[truth["written"]]
+    meta = store.metadata
+    expected = len(truth) - int(truth.get("blank_polarity", pd.Series(False)).sum())
+    assert len(store) == expected > 50
+    merged = meta.merge(truth, on="source_trace_name", how="left", validate="one_to_one")
+    assert merged["analyst_label"].notna().all()
+    np.testing.assert_array_equal(merged["label"].to_numpy(), merged["analyst_label"].to_numpy())
+    assert set(meta["trace_polarity"]) <= {"up", "down", "unknown"}
+    assert (meta["trace_p_arrival_sample"] == 300).all() and (meta["source_dataset"] == region).all()
+    assert meta["trace_name"].iloc[3] == "bucket0$3,:1,:600"
+
+    waves = store.arrays().waveforms
+    assert waves.shape == (len(store), 600) and waves.dtype == np.float32
+    rows = np.random.default_rng(0).choice(len(store), size=5, replace=False)
+    for row in rows:
+        name = meta["source_trace_name"].iloc[row]
+        t = merged.iloc[row]
+        if region == "scsn":
+            file, index = name.split("$")
+            with h5py.File(folder / f"{file}.hdf5") as h5:
+                expected_window = h5["X"][int(index)]  # stored unchanged
+        else:
+            expected_window = _independent_window(_raw_z(region, layout, folder, name).astype(np.float64),
+                                                   int(t["p_pick_sample"]))
+        np.testing.assert_allclose(waves[row], expected_window, rtol=1e-4,
+                                   atol=1e-4 * np.abs(expected_window).max())
+
+
+def test_instance_layouts_agree(stores):
+    """The same synthetic INSTANCE data in native and SeisBench layouts gives the same store contents."""
+    a, b = stores[("ins", "native")], stores[("ins", "seisbench")]
+    np.testing.assert_allclose(a.arrays().waveforms, b.arrays().waveforms, rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(a.labels(), b.labels())
+
+
+def test_pnw_blank_polarity_is_skipped_not_down(raw_regions, stores):
+    truth = pd.read_csv(raw_regions[("pnw", "native")] / TRUTH_FILE)
+    blank = truth.loc[truth["blank_polarity"], "source_trace_name"]
+    store = stores[("pnw", "native")]
+    assert len(blank) >= 1
+    assert not store.metadata["source_trace_name"].isin(blank).any()
+    assert store.manifest["prepare"]["skipped"] == {"blank trace_P_polarity": len(blank)}
+    skipped = pd.read_csv(store.path / "skipped.csv")
+    assert set(skipped["source_trace_name"]) == set(blank)
+
+
+def test_scsn_keeps_source_split_and_carves_dev(raw_regions, stores):
+    meta = stores[("scsn", "native")].metadata
+    from_test_file = meta["source_trace_name"].str.contains("_test\\$")
+    assert (meta.loc[from_test_file, "split"] == "test").all()
+    assert set(meta.loc[~from_test_file, "split"]) == {"train", "dev"}
+    train_labels = meta.loc[~from_test_file, "label"].value_counts()
+    assert train_labels.max() == train_labels.min()  # the published training file is balanced
+
+
+def test_snr_carried_from_each_layout(stores):
+    for key, store in stores.items():
+        snr = store.metadata["trace_snr_db"]
+        if key[0] == "hinet":
+            assert snr.isna().all()  # the Hi-net layout carries no SNR
+        else:
+            assert snr.notna().mean() > 0.9, key
+
+
+def test_labels_are_valid(stores):
+    for store in stores.values():
+        assert store.labels().min() > INVALID and store.labels().max() <= 2
