@@ -66,7 +66,7 @@ def data_prepare(
                                            "the original code).")] = 0,
     split_mode: Annotated[str, typer.Option(help="'event': grouped by event (default); 'original': the "
                                                  "original random 80/20 trace split.")] = "event",
-    chunk_size: Annotated[int, typer.Option(help="Traces read and filtered per chunk (bounds memory).")] = 2048,
+    chunk_size: Annotated[int, typer.Option(help="Traces read and filtered per chunk (bounds memory).")] = 512,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
 ):
     """Build a canonical store (SeisBench format, event split, fingerprint) from a published layout."""
@@ -111,6 +111,71 @@ def data_info(
     console.print(f"fingerprint {summary['fingerprint']}")
     if summary["skipped"]:
         console.print("skipped at prepare: " + ", ".join(f"{k}: {v}" for k, v in summary["skipped"].items()))
+
+
+# ------------------------------------------------------------------------------------------------ train
+TrackingUri = Annotated[Optional[str], typer.Option(help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
+                                                         "else sqlite:///mlflow.db here).")]
+StoreOption = Annotated[Path, typer.Option(help="Canonical store (from `attpd data prepare`).")]
+
+
+@command(app, "train")
+def train(
+    store: StoreOption,
+    model: Annotated[str, typer.Option(help="pd, ross, pp or pd2d (or the original names).")] = "pd",
+    epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 500,
+    batch_size: Annotated[int, typer.Option(help="Batch size.")] = 1024,
+    learning_rate: Annotated[float, typer.Option(help="Adam learning rate.")] = 0.001,
+    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs without improvement).")] = 20,
+    monitor: Annotated[Optional[str], typer.Option(help="Early-stopping metric on the dev split "
+                                                        "[default: val_accuracy; pp: val_loss].")] = None,
+    monitor_mode: Annotated[Optional[str], typer.Option(help="max or min [default: max; pp: min].")] = None,
+    loss: Annotated[Optional[str], typer.Option(help="Polarity loss [default: categorical_crossentropy].")] = None,
+    augment: Annotated[bool, typer.Option(help="Flip augmentation (sign-flipped copy, up/down swapped).")] = True,
+    time_shift: Annotated[int, typer.Option(help="Random window shift up to this many samples (0 = off, "
+                                                 "max 100).")] = 0,
+    attention_width: Annotated[Optional[int], typer.Option(help="SeqSelfAttention width [20].")] = None,
+    attention_units: Annotated[Optional[int], typer.Option(help="SeqSelfAttention units [32].")] = None,
+    lstm_units: Annotated[Optional[int], typer.Option(help="LSTM units [128].")] = None,
+    dense_units: Annotated[Optional[int], typer.Option(help="Dense units [pd 128, ross 512].")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
+    run_name: Annotated[Optional[str], typer.Option(help="MLflow run name.")] = None,
+    tracking_uri: TrackingUri = None,
+):
+    """Train a model on a store's train split (early stopping on dev) as one MLflow run."""
+    from attpd_bench import tracking
+    from attpd_bench.data.store import PolarityStore
+    from attpd_bench.train import TrainConfig, train_and_log
+
+    config = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                         patience=patience, monitor=monitor, monitor_mode=monitor_mode, loss=loss, augment=augment,
+                         time_shift=time_shift, seed=seed,
+                         hyperparameters={"attention_width": attention_width, "attention_units": attention_units,
+                                          "lstm_units": lstm_units, "dense_units": dense_units}).resolved()
+    opened = PolarityStore(store)
+    from attpd_bench.models import build_model
+    build_model(config.model, **config.hyperparameters)  # reject bad hyper-parameters before a run exists
+    tracking.configure(tracking_uri)
+    outcome = train_and_log(opened, config, run_name=run_name)
+    _print_scores(f"{config.model} on {opened.dataset}", {"dev": outcome.dev.report, "test": outcome.test.report})
+    console.print(f"run {outcome.run_id}; model {outcome.model_uri}; best epoch {outcome.fit.best_epoch + 1} "
+                  f"of {outcome.fit.epochs_run}")
+
+
+def _print_scores(title: str, reports: dict[str, dict]) -> None:
+    table = Table("metric", *reports, title=title)
+    for key in ("accuracy", "macro_f1", "sign_accuracy", "f1_up", "f1_down", "f1_unknown", "Pre_U", "Pre_D",
+                "Pre_K", "Re_U", "Re_D", "Re_K", "n"):
+        table.add_row(key, *(_fmt(r.get(key)) for r in reports.values()))
+    console.print(table)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "undefined" if value != value else f"{value:.4f}"
+    return str(value)
 
 
 def main() -> None:  # console-script entry point

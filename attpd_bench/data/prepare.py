@@ -47,7 +47,7 @@ class PrepareReport:
 
 
 def prepare_store(dataset: str, source: Path, out: Path, *, seed: int = 0, split_mode: str = "event",
-                  chunk_size: int = 2048, overwrite: bool = False,
+                  chunk_size: int = 512, overwrite: bool = False,
                   on_chunk: Callable[[int, int], None] | None = None) -> tuple[PolarityStore, PrepareReport]:
     """Read ``source`` in ``dataset``'s layout and write the canonical store ``out`` atomically.
 

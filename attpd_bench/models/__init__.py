@@ -1,0 +1,72 @@
+"""The four polarity models of the original work, selectable by name or by the original function name.
+
+Defaults reproduce the original exactly (parameter counts are tested). ``MODEL_SPECS`` holds what training
+needs to know of each: input shape, outputs, loss, early-stopping monitor.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+from attpd_bench.errors import ConfigError
+from attpd_bench.models.attention import SeqSelfAttention
+from attpd_bench.models.pd import build_pd
+from attpd_bench.models.pd2d import build_pd2d
+from attpd_bench.models.pp import build_pp
+from attpd_bench.models.ross import build_ross
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    builder: Callable
+    input_shape: tuple
+    original_name: str
+    outputs: tuple[str, ...] = ("po",)
+    loss: tuple[str, ...] = ("categorical_crossentropy",)
+    monitor: str = "val_accuracy"
+    monitor_mode: str = "max"
+    has_attention: bool = True
+
+
+MODEL_SPECS = {
+    "pd": ModelSpec("pd", build_pd, (400, 1), "bulid_pd_model"),
+    "ross": ModelSpec("ross", build_ross, (400, 1), "cnn_ross", has_attention=False),
+    "pp": ModelSpec("pp", build_pp, (400, 1), "bulid_pp_model", outputs=("pk", "po"),
+                    loss=("mse", "categorical_crossentropy"), monitor="val_loss", monitor_mode="min"),
+    "pd2d": ModelSpec("pd2d", build_pd2d, (400, 1, 1), "pd_model"),
+}
+ALIASES = {spec.original_name: name for name, spec in MODEL_SPECS.items()}
+MODEL_NAMES = tuple(MODEL_SPECS)
+CUSTOM_OBJECTS = {"SeqSelfAttention": SeqSelfAttention, "attpd>SeqSelfAttention": SeqSelfAttention}
+
+
+def model_spec(name: str) -> ModelSpec:
+    key = ALIASES.get(name, name)
+    if key not in MODEL_SPECS:
+        raise ConfigError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)} "
+                          f"(or the original names {', '.join(ALIASES)})")
+    return MODEL_SPECS[key]
+
+
+def hyperparameter_names(name: str) -> tuple[str, ...]:
+    params = inspect.signature(model_spec(name).builder).parameters
+    return tuple(p for p in params if p != "input_shape")
+
+
+def build_model(name: str, **hyperparameters):
+    """A fresh, uncompiled Keras model; unknown hyper-parameters are an error, None means 'default'."""
+    spec = model_spec(name)
+    allowed = hyperparameter_names(name)
+    unknown = sorted(set(hyperparameters) - set(allowed))
+    if unknown:
+        raise ConfigError(f"model {spec.name!r} has no hyper-parameter {', '.join(unknown)}; "
+                          f"it takes {', '.join(allowed)}")
+    given = {k: v for k, v in hyperparameters.items() if v is not None}
+    return spec.builder(input_shape=spec.input_shape, **given)
+
+
+__all__ = ["ALIASES", "CUSTOM_OBJECTS", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec", "SeqSelfAttention",
+           "build_model", "hyperparameter_names", "model_spec"]

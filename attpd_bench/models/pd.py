@@ -1,0 +1,29 @@
+"""PD: the attention polarity model of Zhang, Li & Zhang (2023), ``bulid_pd_model`` in the original code.
+
+conv(16,5)/pool/BN -> conv(32,3)/pool/BN -> conv(64,3)/pool/BN -> LSTM(128) -> SeqSelfAttention 'Atten'
+(width 20, relu) -> Flatten -> Dense(128, relu) -> 'po' softmax(3). 935,108 parameters at the defaults.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from attpd_bench.models.attention import SeqSelfAttention
+
+
+def build_pd(input_shape=(400, 1), classes: int = 3, dense_units: int = 128, lstm_units: int = 128,
+             attention_width: int = 20, attention_units: int = 32, filters=(16, 32, 64)) -> keras.Model:
+    inp = keras.Input(shape=input_shape, name="input")
+    x = inp
+    for n_filters, kernel in zip(filters, (5, 3, 3)):
+        x = layers.Conv1D(n_filters, kernel, padding="same", activation="relu")(x)
+        x = layers.MaxPooling1D(2)(x)
+        x = layers.BatchNormalization()(x)
+    x = layers.LSTM(units=lstm_units, return_sequences=True)(x)
+    x, _ = SeqSelfAttention(units=attention_units, return_attention=True, attention_width=attention_width,
+                            attention_activation="relu", name="Atten")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(dense_units, activation="relu")(x)
+    out = layers.Dense(classes, activation="softmax", name="po")(x)
+    return keras.Model(inp, out, name="pd")

@@ -1,0 +1,36 @@
+"""PD2D (``pd_model``): a 2-D convolutional encoder (strided by 4 in time) -> LSTM -> attention -> 'po'.
+
+Input (400, 1, 1). 289,748 parameters at the defaults."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from attpd_bench.models.attention import SeqSelfAttention
+
+
+def _conv_bn(x, filters: int, kernel, strides):
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same")(x)
+    x = layers.BatchNormalization(axis=3)(x)
+    return layers.LeakyReLU(negative_slope=0.1)(x)
+
+
+def build_pd2d(input_shape=(400, 1, 1), classes: int = 3, nb_filter: int = 8, kernel_size=(7, 1), depths: int = 5,
+               dense_units: int = 128, attention_width: int = 20, attention_units: int = 32) -> keras.Model:
+    inp = keras.Input(shape=input_shape, name="input")
+    net = _conv_bn(inp, nb_filter, kernel_size, (1, 1))
+    filters = nb_filter
+    for depth in range(depths):
+        filters = int(2 ** depth * nb_filter)
+        net = _conv_bn(net, filters, kernel_size, (1, 1))
+        if depth < depths - 1:
+            net = _conv_bn(net, filters, kernel_size, (4, 1))
+    net = layers.Reshape((net.shape[1], net.shape[3]))(net)
+    net = layers.LSTM(units=filters, return_sequences=True)(net)
+    att, _ = SeqSelfAttention(units=attention_units, return_attention=True, attention_width=attention_width,
+                              attention_activation="relu", name="Atten")(net)
+    x = layers.Flatten()(att)
+    x = layers.Dense(dense_units, activation="relu")(x)
+    out = layers.Dense(classes, activation="softmax", name="po")(x)
+    return keras.Model(inp, out, name="pd2d")

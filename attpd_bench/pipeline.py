@@ -1,0 +1,157 @@
+"""Canonical store -> tf.data: 400-sample windows, max-abs normalisation, augmentation, batching, prefetch.
+
+Training augmentation is the original's: ``flip`` appends the sign-flipped copy of every trace with up and
+down swapped (unknown stays unknown), doubling the set; ``time_shift`` moves the window by a random
+[-max, max] samples around P per example and epoch (the original's ``tmsf`` drew the window start from
+P-300..P-100, i.e. a shift of -100..99). ``pp`` also gets its pick target: a Gaussian (std 10 samples)
+centred on P in the window.
+
+A split that fits in memory (``max_in_memory_gb``) is read once; a larger one streams from HDF5 in chunks,
+chunk order and order within chunks shuffled per epoch by the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from attpd_bench.data.labels import DOWN, N_CLASSES, UNKNOWN, UP
+from attpd_bench.data.preprocess import STORE_P_SAMPLE, STORE_SAMPLES, WINDOW_SAMPLES, model_windows
+from attpd_bench.data.store import PolarityStore
+from attpd_bench.errors import DataError
+
+PICK_SIGMA_SAMPLES = 10.0
+MAX_SHIFT = (STORE_SAMPLES - WINDOW_SAMPLES) // 2  # 100: the window never leaves the stored 600 samples
+SWAP_UP_DOWN = np.array([DOWN, UP, UNKNOWN], dtype=np.int8)
+
+
+def flip_augment(waveforms: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Originals followed by their sign-flipped copies, up <-> down swapped, unknown kept."""
+    labels = np.asarray(labels, dtype=np.int8)
+    return (np.concatenate([waveforms, -waveforms]), np.concatenate([labels, SWAP_UP_DOWN[labels]]))
+
+
+def pick_target(shift: np.ndarray | int, n: int) -> np.ndarray:
+    """Gaussian pick mask (n, 400, 1) centred on P, which sits at sample 200 - shift of the window."""
+    centre = WINDOW_SAMPLES // 2 - np.broadcast_to(np.asarray(shift), (n,))
+    t = np.arange(WINDOW_SAMPLES)[None, :]
+    return np.exp(-0.5 * ((t - centre[:, None]) / PICK_SIGMA_SAMPLES) ** 2).astype(np.float32)[..., None]
+
+
+def as_model_input(windows: np.ndarray, input_shape: tuple) -> np.ndarray:
+    """(n, 400) -> (n, *input_shape), e.g. (n, 400, 1) or (n, 400, 1, 1) for pd2d."""
+    return windows.reshape((len(windows), *input_shape))
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    batch_size: int = 1024
+    flip: bool = True
+    time_shift: int = 0  # max shift in samples (0 = off); at most MAX_SHIFT
+    seed: int = 0
+    max_in_memory_gb: float = 4.0
+
+    def __post_init__(self):
+        if not 0 <= self.time_shift <= MAX_SHIFT:
+            raise DataError(f"time shift must be between 0 and {MAX_SHIFT} samples, got {self.time_shift}")
+        if self.batch_size < 1:
+            raise DataError(f"batch size must be positive, got {self.batch_size}")
+
+
+def _targets(labels, shift, with_pick: bool):
+    """One-hot polarity, or (pick mask, polarity) in pp's output order."""
+    onehot = tf.one_hot(tf.cast(labels, tf.int32), N_CLASSES)
+    if not with_pick:
+        return onehot
+    centre = tf.cast(WINDOW_SAMPLES // 2 - shift, tf.float32)[:, None]
+    t = tf.range(WINDOW_SAMPLES, dtype=tf.float32)[None, :]
+    return tf.exp(-0.5 * tf.square((t - centre) / PICK_SIGMA_SAMPLES))[..., None], onehot
+
+
+def _window_batch(stored, shift, input_shape):
+    """tf version of ``model_windows`` for a batch with per-example shifts."""
+    start = STORE_P_SAMPLE - WINDOW_SAMPLES // 2 + tf.cast(shift, tf.int32)
+    idx = start[:, None] + tf.range(WINDOW_SAMPLES)[None, :]
+    w = tf.gather(stored, idx, batch_dims=1)
+    peak = tf.reduce_max(tf.abs(w), axis=1, keepdims=True)
+    w = w / tf.where(peak > 0, peak, tf.ones_like(peak))
+    return tf.reshape(w, (-1, *input_shape))
+
+
+def training_dataset(store: PolarityStore, split: str, config: PipelineConfig, input_shape: tuple,
+                     with_pick: bool = False) -> tuple[tf.data.Dataset, int]:
+    """Shuffled, augmented batches for ``fit``; returns the dataset and its number of examples per epoch."""
+    rows = store.rows(split)
+    if len(rows) == 0:
+        raise DataError(f"{store.path}: the {split!r} split is empty")
+    n = len(rows) * (2 if config.flip else 1)
+    if len(rows) * STORE_SAMPLES * 4 / 2**30 <= config.max_in_memory_gb:
+        arrays = store.arrays(split)
+        source = _in_memory(arrays.waveforms, arrays.labels, config)
+    else:
+        source = _streaming(store, split, config)
+    shifts = tf.data.Dataset.random(seed=config.seed).map(
+        lambda r: tf.cast(r % (2 * config.time_shift + 1), tf.int32) - config.time_shift)
+    ds = tf.data.Dataset.zip((source, shifts)).batch(config.batch_size)
+    ds = ds.map(lambda xy, s: (_window_batch(xy[0], s, input_shape), _targets(xy[1], s, with_pick)),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE), n
+
+
+def _in_memory(waveforms, labels, config: PipelineConfig) -> tf.data.Dataset:
+    if config.flip:
+        waveforms, labels = flip_augment(waveforms, labels)
+    ds = tf.data.Dataset.from_tensor_slices((waveforms, labels.astype(np.int32)))
+    return ds.shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
+
+
+def _streaming(store: PolarityStore, split: str, config: PipelineConfig, chunk_size: int = 16384):
+    rows = store.rows(split)
+    labels = store.metadata["label"].to_numpy(np.int8)
+    epoch = {"n": 0}
+
+    def generate():
+        rng = np.random.default_rng([config.seed, epoch["n"]])
+        epoch["n"] += 1
+        starts = np.arange(0, len(rows), chunk_size)
+        for start in rng.permutation(starts):
+            r = rows[start:start + chunk_size]
+            x, y = store.read_rows(r), labels[r]
+            if config.flip:
+                x, y = flip_augment(x, y)
+            for i in rng.permutation(len(y)):
+                yield x[i], np.int32(y[i])
+
+    return tf.data.Dataset.from_generator(generate, output_signature=(
+        tf.TensorSpec((STORE_SAMPLES,), tf.float32), tf.TensorSpec((), tf.int32)))
+
+
+def evaluation_dataset(store: PolarityStore, split: str, input_shape: tuple, batch_size: int = 1024,
+                       with_pick: bool = False) -> tf.data.Dataset:
+    """Unshuffled, unaugmented windows in store order (for validation during ``fit``)."""
+    arrays = store.arrays(split)
+    if len(arrays.labels) == 0:
+        raise DataError(f"{store.path}: the {split!r} split is empty")
+    x = as_model_input(model_windows(arrays.waveforms), input_shape)
+    y = np.eye(N_CLASSES, dtype=np.float32)[arrays.labels]
+    if with_pick:
+        y = (pick_target(0, len(x)), y)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def predict_windows(store: PolarityStore, split: str | None, input_shape: tuple, chunk_size: int = 65536):
+    """(rows, model input) chunks in store order, for prediction over splits of any size."""
+    for chunk in store.iter_chunks(split, chunk_size):
+        yield chunk.rows, as_model_input(model_windows(chunk.waveforms), input_shape)
+
+
+def predict_probabilities(model, store: PolarityStore, split: str | None, input_shape: tuple,
+                          batch_size: int = 1024) -> np.ndarray:
+    """Polarity probabilities (n, 3) in store order; for two-output models the 'po' head."""
+    parts = []
+    for _, x in predict_windows(store, split, input_shape):
+        out = model.predict(x, batch_size=batch_size, verbose=0)
+        parts.append(out[-1] if isinstance(out, (list, tuple)) else out)
+    return np.concatenate(parts) if parts else np.empty((0, N_CLASSES), dtype=np.float32)

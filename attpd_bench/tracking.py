@@ -1,0 +1,187 @@
+"""MLflow runs: where they go, how they are named and tagged, what every run logs, and model loading.
+
+Embedded default: ``sqlite:///mlflow.db`` in the working folder (artifacts in ./mlruns beside it);
+``--tracking-uri`` or ``MLFLOW_TRACKING_URI`` point elsewhere (e.g. an ``mlflow server``). Experiments are
+``attpd/<dataset>``, ``attpd/transfer`` and ``attpd/tune/<dataset>``. Only this module and registry.py import
+MLflow.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import mlflow
+import numpy as np
+from mlflow.entities import RunStatus
+from mlflow.tracking import MlflowClient
+
+from attpd_bench.errors import TrackingError
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+MODEL_ARTIFACT = "model"
+PIP_EXTRAS = ["keras-self-attention==0.51.0"]
+
+
+def experiment_name(kind: str, dataset: str | None = None) -> str:
+    """``attpd/<dataset>`` for training runs, ``attpd/tune/<dataset>``, ``attpd/transfer``."""
+    return {"train": f"attpd/{dataset}", "tune": f"attpd/tune/{dataset}", "transfer": "attpd/transfer",
+            "evaluate": f"attpd/{dataset}"}[kind]
+
+
+def configure(tracking_uri: str | None = None) -> str:
+    """Point MLflow at ``tracking_uri`` (or the environment, or the embedded default) and check it answers."""
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri.startswith(("http://", "https://")):
+        # fail in seconds, not after minutes of retries, when a server is not there
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    mlflow.set_tracking_uri(uri)
+    try:
+        MlflowClient().search_experiments(max_results=1)
+    except Exception as exc:  # MLflow raises many types for an unreachable store
+        raise TrackingError(f"cannot reach the MLflow tracking store at {uri!r}: "
+                            f"{str(exc).splitlines()[0][:300]}") from None
+    return uri
+
+
+def experiment_id(name: str) -> str:
+    """Get or create an experiment; safe when parallel workers race to create it."""
+    client = MlflowClient()
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return client.create_experiment(name)
+    except Exception:
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def command_line() -> str:
+    return " ".join(["attpd", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("attpd") else " ".join(sys.argv)
+
+
+def standard_tags(*, model: str | None, dataset: str | None, store_fingerprint: str | None, seed: int | None,
+                  command: str | None = None, **extra) -> dict[str, str]:
+    tags = {"model": model, "dataset": dataset, "store_fingerprint": store_fingerprint, "seed": seed,
+            "git_commit": git_commit(), "command": command or command_line(), **extra}
+    return {k: str(v) for k, v in tags.items() if v is not None}
+
+
+@contextmanager
+def run(experiment: str, run_name: str | None, tags: dict[str, str], *, parent_run_id: str | None = None,
+        killed_on: tuple[type[BaseException], ...] = ()) -> Iterator[mlflow.ActiveRun]:
+    """An MLflow run that ends FINISHED, or FAILED on an error (KILLED on ``killed_on`` / Ctrl-C), never
+    left RUNNING. Children link with ``parent_run_id`` (not the thread-local stack, which parallel workers
+    do not share)."""
+    active = mlflow.start_run(experiment_id=experiment_id(experiment), run_name=run_name, tags=tags,
+                              parent_run_id=parent_run_id)
+    try:
+        yield active
+    except (KeyboardInterrupt, *killed_on):
+        mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+        raise
+    except BaseException:
+        mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+        raise
+    mlflow.end_run()
+
+
+def log_params(params: dict) -> None:
+    mlflow.log_params({k: ("None" if v is None else v) for k, v in params.items()})
+
+
+def log_metrics(metrics: dict, prefix: str = "", step: int | None = None) -> list[str]:
+    """Log finite numeric metrics; returns the names left out because they are undefined (NaN)."""
+    finite, undefined = {}, []
+    for key, value in metrics.items():
+        if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+            (finite.__setitem__(prefix + key, float(value)) if math.isfinite(value) else undefined.append(key))
+    if finite:
+        mlflow.log_metrics(finite, step=step)
+    return undefined
+
+
+def log_epoch(epoch: int, logs: dict) -> None:
+    """Per-epoch training curves under the contract's names."""
+    log_metrics({k: v for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+                step=epoch)
+
+
+def log_store_input(store, context: str = "training") -> None:
+    """The store as the run's input dataset: name ``<dataset>-store``, digest = fingerprint prefix."""
+    frame = store.metadata[["trace_name", "label", "split", "source_id", "station_code"]]
+    ds = mlflow.data.from_pandas(frame, source=str(store.path.resolve()), targets="label",
+                                 name=f"{store.dataset}-store", digest=store.fingerprint[:16])
+    mlflow.log_input(ds, context=context, tags={"fingerprint": store.fingerprint})
+
+
+def log_figure(fig, artifact_file: str) -> None:
+    from attpd_bench.plots import close
+
+    mlflow.log_figure(fig, artifact_file)
+    close(fig)
+
+
+def log_dict(data: dict, artifact_file: str) -> None:
+    mlflow.log_dict(data, artifact_file)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    mlflow.log_text(text, artifact_file)
+
+
+def log_keras_model(model, input_example: np.ndarray, custom_objects: dict) -> str:
+    """Log with signature and input example; returns the model URI (loadable with :func:`load_keras_model`
+    and ``mlflow.pyfunc.load_model`` in a fresh process)."""
+    from mlflow.models import infer_signature
+
+    output = model.predict(input_example, verbose=0)
+    output = output[-1] if isinstance(output, list) else output
+    info = mlflow.tensorflow.log_model(model, name=MODEL_ARTIFACT, custom_objects=custom_objects,
+                                       signature=infer_signature(input_example, output),
+                                       input_example=input_example, extra_pip_requirements=PIP_EXTRAS)
+    mlflow.set_tag("model_uri", info.model_uri)
+    return info.model_uri
+
+
+def load_keras_model(model_uri: str):
+    """The Keras model behind a run's, a registry's (``models:/name@alias``) or a local model URI."""
+    try:
+        return mlflow.tensorflow.load_model(model_uri)
+    except Exception as exc:
+        raise TrackingError(f"cannot load model {model_uri!r}: {str(exc).splitlines()[0][:300]}") from None
+
+
+def active_run_id() -> str:
+    return mlflow.active_run().info.run_id
+
+
+def client() -> MlflowClient:
+    return MlflowClient()
+
+
+def search_runs(experiment: str, filter_string: str = "", order_by: list[str] | None = None,
+                max_results: int = 1000):
+    exp = MlflowClient().get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    return MlflowClient().search_runs([exp.experiment_id], filter_string, max_results=max_results,
+                                      order_by=order_by or ["attributes.start_time DESC"])

@@ -1,0 +1,212 @@
+"""Training: the original defaults, early stopping on the dev split, dev/test metrics, one complete MLflow run.
+
+``fit`` is the Keras part (seeded, deterministic on the CPU); ``train_and_log`` wraps it in a run that records
+everything DESIGN.md lists (params, tags, per-epoch curves, the store as input, final metrics, figures, model).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from attpd_bench import metrics as M
+from attpd_bench import plots, tracking
+from attpd_bench.console import console
+from attpd_bench.data.store import PolarityStore
+from attpd_bench.errors import ConfigError
+from attpd_bench.models import CUSTOM_OBJECTS, build_model, model_spec
+from attpd_bench.pipeline import PipelineConfig, evaluation_dataset, predict_probabilities, training_dataset
+
+EpochHook = Callable[[int, dict], None]
+FINAL_METRICS = ("accuracy", "macro_f1", "sign_accuracy", "sign_coverage", "precision_up", "recall_up", "f1_up",
+                 "precision_down", "recall_down", "f1_down", "precision_unknown", "recall_unknown", "f1_unknown",
+                 "Pre_U", "Pre_D", "Pre_K", "Re_U", "Re_D", "Re_K")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Defaults are the original code's (epochs 500, batch 1024, Adam lr 0.001, patience 20, ...)."""
+
+    model: str = "pd"
+    epochs: int = 500
+    batch_size: int = 1024
+    learning_rate: float = 0.001
+    patience: int = 20
+    monitor: str | None = None  # None: the model's own (val_accuracy; pp: val_loss)
+    monitor_mode: str | None = None
+    loss: str | None = None  # polarity loss; None: categorical_crossentropy
+    augment: bool = True  # the flip augmentation
+    time_shift: int = 0  # random window shift, max samples (0 = off)
+    seed: int = 0
+    hyperparameters: dict = field(default_factory=dict)
+
+    def resolved(self) -> "TrainConfig":
+        spec = model_spec(self.model)
+        for name, value, low in (("epochs", self.epochs, 1), ("batch size", self.batch_size, 1),
+                                 ("patience", self.patience, 0)):
+            if value < low:
+                raise ConfigError(f"{name} must be at least {low}, got {value}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning rate must be positive, got {self.learning_rate}")
+        mode = self.monitor_mode or spec.monitor_mode
+        if mode not in ("min", "max"):
+            raise ConfigError(f"monitor mode must be 'min' or 'max', got {mode!r}")
+        return dataclasses.replace(self, model=spec.name, monitor=self.monitor or spec.monitor, monitor_mode=mode,
+                                   loss=self.loss or spec.loss[-1],
+                                   hyperparameters={k: v for k, v in self.hyperparameters.items() if v is not None})
+
+    def params(self) -> dict:
+        flat = {k: v for k, v in dataclasses.asdict(self).items() if k != "hyperparameters"}
+        return {**flat, **self.hyperparameters}
+
+
+@dataclass
+class FitResult:
+    model: keras.Model
+    history: dict[str, list[float]]
+    best_epoch: int
+    epochs_run: int
+    seconds: float
+    samples_per_epoch: int
+
+
+def set_determinism(seed: int) -> None:
+    """Same seed, same command -> same weights and metrics on the CPU."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _normalised(logs: dict) -> dict:
+    """pp reports po_accuracy / val_po_accuracy; the contract's names are accuracy / val_accuracy."""
+    out = dict(logs)
+    for prefix in ("", "val_"):
+        if f"{prefix}po_accuracy" in logs:
+            out[f"{prefix}accuracy"] = logs[f"{prefix}po_accuracy"]
+    return {k: float(v) for k, v in out.items()}
+
+
+class _Epochs(keras.callbacks.Callback):
+    """Rich progress per epoch and the caller's per-epoch hook (MLflow curves, Optuna pruning)."""
+
+    def __init__(self, epochs: int, hooks: list[EpochHook], update):
+        super().__init__()
+        self.epochs, self.hooks, self.update = epochs, hooks, update
+        self.history: dict[str, list[float]] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = _normalised(logs or {})
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(v)
+        self.update(epoch + 1, self.epochs)
+        console.log(f"epoch {epoch + 1}: " + " ".join(f"{k} {v:.4f}" for k, v in logs.items()
+                                                      if k in ("loss", "accuracy", "val_loss", "val_accuracy")))
+        for hook in self.hooks:
+            hook(epoch, logs)
+
+
+def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] | tuple = (),
+        callbacks: tuple = ()) -> FitResult:
+    """Train on the store's train split, early-stopping on its dev split; best weights restored."""
+    from attpd_bench.console import progress
+
+    config = config.resolved()
+    spec = model_spec(config.model)
+    set_determinism(config.seed)
+    model = build_model(spec.name, **config.hyperparameters)
+    with_pick = "pk" in spec.outputs
+    train_ds, n = training_dataset(store, "train", PipelineConfig(batch_size=config.batch_size, flip=config.augment,
+                                                                  time_shift=config.time_shift, seed=config.seed),
+                                   spec.input_shape, with_pick=with_pick)
+    dev_ds = evaluation_dataset(store, "dev", spec.input_shape, config.batch_size, with_pick=with_pick)
+    if with_pick:
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                      loss={"pk": spec.loss[0], "po": config.loss}, metrics={"po": ["accuracy"]})
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=config.loss,
+                      metrics=["accuracy"])
+    stopper = keras.callbacks.EarlyStopping(monitor=_keras_monitor(config.monitor, with_pick),
+                                            mode=config.monitor_mode, patience=config.patience,
+                                            restore_best_weights=True)
+    start = time.perf_counter()
+    with progress(f"train {spec.name}", total=config.epochs) as update:
+        epochs = _Epochs(config.epochs, list(on_epoch), update)
+        model.fit(train_ds, validation_data=dev_ds, epochs=config.epochs, verbose=0,
+                  callbacks=[stopper, epochs, *callbacks])
+    best = stopper.best_epoch if stopper.best_weights is not None else len(epochs.history.get("loss", [])) - 1
+    return FitResult(model, epochs.history, int(best), len(epochs.history.get("loss", [])),
+                     time.perf_counter() - start, n)
+
+
+def _keras_monitor(monitor: str, with_pick: bool) -> str:
+    if with_pick and monitor in ("val_accuracy", "accuracy"):
+        return monitor.replace("accuracy", "po_accuracy")
+    return monitor
+
+
+@dataclass
+class SplitScores:
+    labels: np.ndarray
+    probabilities: np.ndarray
+    report: dict
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+
+def score_split(model, store: PolarityStore, split: str, model_name: str) -> SplitScores:
+    probs = predict_probabilities(model, store, split, model_spec(model_name).input_shape)
+    labels = store.labels(split)
+    return SplitScores(labels, probs, M.classification_report(labels, probs.argmax(axis=1)))
+
+
+@dataclass
+class TrainOutcome:
+    run_id: str
+    model_uri: str | None
+    fit: FitResult
+    dev: SplitScores
+    test: SplitScores
+
+
+def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | None = None,
+                  experiment: str | None = None, tags: dict | None = None, parent_run_id: str | None = None,
+                  log_model: bool = True, on_epoch: tuple = (), callbacks: tuple = (),
+                  killed_on: tuple = ()) -> TrainOutcome:
+    """``fit`` inside one MLflow run (tracking must be configured); the run never stays RUNNING."""
+    config = config.resolved()
+    tags = {**tracking.standard_tags(model=config.model, dataset=store.dataset, store_fingerprint=store.fingerprint,
+                                     seed=config.seed), **(tags or {})}
+    with tracking.run(experiment or tracking.experiment_name("train", store.dataset), run_name, tags,
+                      parent_run_id=parent_run_id, killed_on=killed_on) as active:
+        tracking.log_params({**config.params(), "store": str(store.path), "n_train": len(store.rows("train")),
+                             "n_dev": len(store.rows("dev")), "n_test": len(store.rows("test"))})
+        tracking.log_store_input(store)
+        result = fit(store, config, on_epoch=(tracking.log_epoch, *on_epoch), callbacks=callbacks)
+        dev = score_split(result.model, store, "dev", config.model)
+        test = score_split(result.model, store, "test", config.model)
+        for name, scores in (("dev", dev), ("test", test)):
+            undefined = tracking.log_metrics({k: scores.report[k] for k in FINAL_METRICS}, prefix=f"{name}_")
+            if undefined:
+                tracking.log_params({f"{name}_undefined_metrics": ",".join(undefined)})
+            tracking.log_dict(scores.report, f"metrics/{name}.json")
+            tracking.log_figure(plots.confusion_matrix_figure(scores.report["confusion"],
+                                                              f"{config.model} on {store.dataset} {name}"),
+                                f"figures/confusion_{name}.png")
+        tracking.log_metrics({"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                              "train_seconds": result.seconds,
+                              "train_samples_per_s": result.samples_per_epoch * result.epochs_run / result.seconds})
+        tracking.log_figure(plots.learning_curves(result.history, result.best_epoch,
+                                                  f"{config.model} on {store.dataset}"), "figures/learning_curves.png")
+        model_uri = None
+        if log_model:
+            example = next(iter(evaluation_dataset(store, "dev", model_spec(config.model).input_shape, 4)))[0]
+            model_uri = tracking.log_keras_model(result.model, example.numpy(), CUSTOM_OBJECTS)
+        run_id = active.info.run_id
+    return TrainOutcome(run_id, model_uri, result, dev, test)
