@@ -19,19 +19,30 @@ data_app = typer.Typer(help="Synthesise, prepare and inspect data sets.", no_arg
 app.add_typer(data_app, name="data")
 
 
-def command(group: typer.Typer, *args, **kwargs):
-    """Register a command whose AttpdError becomes 'error: ...' on stderr and exit code 1 (no traceback)."""
+GROUP_PREFIX = {id(data_app): "data "}
+
+
+def command(group: typer.Typer, name: str, **kwargs):
+    """Register a command whose AttpdError becomes 'error: ...' on stderr and exit code 1 (no traceback),
+    and which tells MLflow runs the exact command line (``tracking.invoked_command``)."""
 
     def decorate(fn):
         @functools.wraps(fn)
         def run(*a, **k):
+            from attpd_bench.tracking import invoked_command
+
+            options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in k.items()
+                               if value is not None)
+            token = invoked_command.set(f"attpd {GROUP_PREFIX.get(id(group), '')}{name} {options}".strip())
             try:
                 return fn(*a, **k)
             except AttpdError as exc:
                 err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
                 raise typer.Exit(1) from None
+            finally:
+                invoked_command.reset(token)
 
-        return group.command(*args, **kwargs)(run)
+        return group.command(name, **kwargs)(run)
 
     return decorate
 

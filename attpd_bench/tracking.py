@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
 
@@ -37,6 +38,9 @@ def experiment_name(kind: str, dataset: str | None = None) -> str:
 def configure(tracking_uri: str | None = None) -> str:
     """Point MLflow at ``tracking_uri`` (or the environment, or the embedded default) and check it answers."""
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri == DEFAULT_TRACKING_URI:
+        # absolute, so that MLflow's per-URI store cache never reuses another folder's database
+        uri = f"sqlite:///{Path.cwd() / 'mlflow.db'}"
     if uri.startswith(("http://", "https://")):
         # fail in seconds, not after minutes of retries, when a server is not there
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -74,8 +78,12 @@ def git_commit() -> str:
         return "unknown"
 
 
+#: The CLI sets this to the command being run (with its options), so every run records how it was made.
+invoked_command: ContextVar[str | None] = ContextVar("invoked_command", default=None)
+
+
 def command_line() -> str:
-    return " ".join(["attpd", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("attpd") else " ".join(sys.argv)
+    return invoked_command.get() or " ".join(sys.argv)
 
 
 def standard_tags(*, model: str | None, dataset: str | None, store_fingerprint: str | None, seed: int | None,

@@ -1,0 +1,83 @@
+"""The four models are the original ones, parameter for parameter; the attention kernels start independent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attpd_bench.errors import ConfigError
+from attpd_bench.models import ALIASES, build_model, model_spec
+
+ORIGINAL = {"pd": (935_108, 30), "ross": (3_668_227, 32), "pp": (967_973, 50), "pd2d": (289_748, 72)}
+
+
+@pytest.mark.parametrize("name", list(ORIGINAL))
+def test_parameter_counts_and_layer_names(name):
+    model = build_model(name)
+    params, tensors = ORIGINAL[name]
+    assert model.count_params() == params
+    assert len(model.weights) == tensors
+    names = {layer.name for layer in model.layers}
+    assert {"input", "po"} <= names
+    assert ("pk" in names) == (name == "pp")
+    assert ("Atten" in names) == (name != "ross")
+    assert model.get_layer("po").output.shape[-1] == 3
+
+
+def test_original_names_are_aliases():
+    assert ALIASES == {"bulid_pd_model": "pd", "cnn_ross": "ross", "bulid_pp_model": "pp", "pd_model": "pd2d"}
+    assert build_model("bulid_pd_model").count_params() == ORIGINAL["pd"][0]
+    assert model_spec("pd_model").input_shape == (400, 1, 1)
+
+
+def test_unknown_model_and_hyperparameter():
+    with pytest.raises(ConfigError, match="unknown model 'transformer'"):
+        build_model("transformer")
+    with pytest.raises(ConfigError, match="model 'ross' has no hyper-parameter attention_width"):
+        build_model("ross", attention_width=10)
+
+
+def test_tunable_hyperparameters_change_the_model():
+    assert build_model("pd", attention_width=5).count_params() == ORIGINAL["pd"][0]  # width: no new weights
+    assert build_model("pd", lstm_units=64).count_params() < ORIGINAL["pd"][0]
+    assert build_model("pd", attention_units=16).get_layer("Atten").units == 16
+    assert build_model("ross", dense_units=256).count_params() < ORIGINAL["ross"][0]
+
+
+def _attention_kernels(model):
+    weights = {w.path.split("/")[-1]: w.numpy() for w in model.get_layer("Atten").weights}
+    return weights["Atten_Add_Wt"], weights["Atten_Add_Wx"], weights["Atten_Add_Wa"]
+
+
+@pytest.mark.parametrize("name", ["pd", "pp", "pd2d"])
+def test_attention_kernels_start_independent(name):
+    wt, wx, wa = _attention_kernels(build_model(name))
+    assert wt.shape == wx.shape
+    assert not np.allclose(wt, wx)
+    assert np.corrcoef(wt.ravel(), wx.ravel())[0, 1] < 0.2
+    assert not np.allclose(wa[:, 0], wt[0, : wa.shape[0]])
+
+
+def test_library_layer_really_shares_its_initializer():
+    """Documents the defect the subclass fixes: the library's own layer starts Wt == Wx under Keras 3."""
+    import keras
+    from keras_self_attention import SeqSelfAttention
+
+    inp = keras.Input((50, 8))
+    layer = SeqSelfAttention(units=4)
+    layer(inp)
+    w = {v.path.split("/")[-1]: v.numpy() for v in layer.weights}
+    wt = next(v for k, v in w.items() if k.endswith("Wt"))
+    wx = next(v for k, v in w.items() if k.endswith("Wx"))
+    np.testing.assert_array_equal(wt, wx)
+
+
+def test_same_seed_same_initial_weights():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    a = [w.numpy() for w in build_model("pd").weights]
+    keras.utils.set_random_seed(3)
+    b = [w.numpy() for w in build_model("pd").weights]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)

@@ -1,0 +1,142 @@
+"""Training runs: a complete MLflow record, a model loadable in a fresh process, determinism, clean failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from attpd_bench import tracking
+from attpd_bench.cli import app
+from attpd_bench.data.preprocess import model_windows
+from attpd_bench.train import TrainConfig, fit, score_split
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path
+
+
+def _runs(experiment: str):
+    client = MlflowClient()
+    exp = client.get_experiment_by_name(experiment)
+    return [] if exp is None else client.search_runs([exp.experiment_id])
+
+
+def test_train_command_logs_a_complete_run(stores, workdir):
+    store = stores[("pnw", "native")]
+    result = runner.invoke(app, ["train", "--model", "pd", "--store", str(store.path), "--epochs", "2",
+                                 "--batch-size", "32", "--patience", "5", "--run-name", "smoke", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    tracking.configure(None)
+    assert mlflow.get_tracking_uri() == f"sqlite:///{workdir / 'mlflow.db'}" and (workdir / "mlflow.db").exists()
+    runs = _runs("attpd/pnw")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED" and run.info.run_name == "smoke"
+    for key, value in {"model": "pd", "dataset": "pnw", "store_fingerprint": store.fingerprint, "seed": "1"}.items():
+        assert run.data.tags[key] == value
+    assert len(run.data.tags["git_commit"]) == 40
+    assert run.data.tags["command"].startswith("attpd train --store ") and "--epochs 2" in run.data.tags["command"]
+    params = run.data.params
+    assert params["epochs"] == "2" and params["batch_size"] == "32" and params["learning_rate"] == "0.001"
+    assert params["monitor"] == "val_accuracy" and params["loss"] == "categorical_crossentropy"
+    client = MlflowClient()
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        history = client.get_metric_history(run.info.run_id, key)
+        assert [m.step for m in history] == [0, 1], key
+    for key in ("dev_accuracy", "dev_macro_f1", "test_accuracy", "test_macro_f1", "test_sign_accuracy"):
+        assert 0.0 <= run.data.metrics[key] <= 1.0, key
+    inputs = run.inputs.dataset_inputs
+    assert len(inputs) == 1 and inputs[0].dataset.name == "pnw-store"
+    assert inputs[0].dataset.digest == store.fingerprint[:16]
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+    assert {"figures/learning_curves.png", "figures/confusion_test.png", "figures/confusion_dev.png"} <= artifacts
+    metrics_json = json.loads((workdir / client.download_artifacts(run.info.run_id, "metrics/test.json")).read_text())
+    assert np.array(metrics_json["confusion"]).sum() == len(store.rows("test"))
+
+    # the model loads in a fresh process and reproduces in-process predictions
+    model_uri = run.data.tags["model_uri"]
+    x = model_windows(store.arrays("test").waveforms)[..., None]
+    np.save(workdir / "x.npy", x)
+    in_process = tracking.load_keras_model(model_uri).predict(x, verbose=0)
+    code = ("import mlflow, numpy as np; mlflow.set_tracking_uri('sqlite:///mlflow.db'); "
+            f"m = mlflow.pyfunc.load_model({model_uri!r}); p = m.predict(np.load('x.npy')); "
+            "np.save('p.npy', np.asarray(p))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_allclose(np.load(workdir / "p.npy"), in_process, rtol=1e-5, atol=1e-6)
+    assert (workdir / "mlruns").exists()
+
+
+def test_same_seed_same_metrics(stores):
+    store = stores[("pnw", "native")]
+    config = TrainConfig(model="pd", epochs=2, batch_size=32, seed=4, hyperparameters={"lstm_units": 16})
+    a, b = fit(store, config), fit(store, config)
+    assert a.history == b.history
+    np.testing.assert_array_equal(score_split(a.model, store, "test", "pd").probabilities,
+                                  score_split(b.model, store, "test", "pd").probabilities)
+    c = fit(store, TrainConfig(model="pd", epochs=2, batch_size=32, seed=5, hyperparameters={"lstm_units": 16}))
+    assert c.history != a.history
+
+
+def test_pd_beats_chance_on_a_synthetic_region(training_store):
+    # small batches: BatchNormalization's moving statistics need a few hundred steps before inference works
+    result = fit(training_store, TrainConfig(model="pd", epochs=6, batch_size=16, seed=0))
+    scores = score_split(result.model, training_store, "test", "pd")
+    majority = np.bincount(scores.labels, minlength=3).max() / len(scores.labels)
+    assert scores.report["accuracy"] > majority + 0.1, scores.report
+    assert scores.report["macro_f1"] > 0.5
+
+
+@pytest.mark.parametrize("model", ["ross", "pp", "pd2d"])
+def test_other_models_train(stores, model):
+    result = fit(stores[("hinet", "native")], TrainConfig(model=model, epochs=1, batch_size=64))
+    assert result.epochs_run == 1 and np.isfinite(result.history["loss"][0])
+    assert "accuracy" in result.history and "val_accuracy" in result.history
+
+
+def test_bad_model_name(stores, workdir):
+    result = runner.invoke(app, ["train", "--model", "cnn", "--store", str(stores[("pnw", "native")].path)])
+    assert result.exit_code == 1 and "unknown model 'cnn'" in result.output
+    assert not (workdir / "mlflow.db").exists()
+
+
+def test_missing_store(workdir):
+    result = runner.invoke(app, ["train", "--store", str(workdir / "nope")])
+    assert result.exit_code == 1 and "not a canonical store" in result.output
+
+
+def test_empty_split_marks_run_failed(stores, workdir, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    src = stores[("pnw", "native")].path
+    dst = tmp_path / "nodev"
+    shutil.copytree(src, dst)
+    meta = pd.read_csv(dst / "metadata.csv")
+    meta.loc[meta["split"] == "dev", "split"] = "train"
+    meta.to_csv(dst / "metadata.csv", index=False)
+    result = runner.invoke(app, ["train", "--store", str(dst), "--epochs", "1"])
+    assert result.exit_code == 1 and "the 'dev' split is empty" in result.output
+    tracking.configure(None)
+    runs = _runs("attpd/pnw")
+    assert [r.info.status for r in runs] == ["FAILED"]
+
+
+def test_unreachable_tracking_uri(stores, workdir):
+    result = runner.invoke(app, ["train", "--store", str(stores[("pnw", "native")].path),
+                                 "--tracking-uri", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "cannot reach the MLflow tracking store at 'http://127.0.0.1:9'" in result.output
