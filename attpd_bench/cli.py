@@ -128,34 +128,41 @@ def data_info(
 TrackingUri = Annotated[Optional[str], typer.Option(help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
                                                          "else sqlite:///mlflow.db here).")]
 StoreOption = Annotated[Path, typer.Option(help="Canonical store (from `attpd data prepare`).")]
+Epochs = Annotated[int, typer.Option(help="Maximum epochs.")]
+BatchSize = Annotated[int, typer.Option(help="Batch size.")]
+LearningRate = Annotated[float, typer.Option(help="Adam learning rate.")]
+Patience = Annotated[int, typer.Option(help="Early-stopping patience (epochs without improvement on dev).")]
+Augment = Annotated[bool, typer.Option(help="Flip augmentation (sign-flipped copy, up/down swapped).")]
+TimeShift = Annotated[int, typer.Option(help="Random window shift up to this many samples (0 = off, max 100).")]
+Seed = Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")]
 
 
 @command(app, "train")
 def train(
     store: StoreOption,
     model: Annotated[str, typer.Option(help="pd, ross, pp or pd2d (or the original names).")] = "pd",
-    epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 500,
-    batch_size: Annotated[int, typer.Option(help="Batch size.")] = 1024,
-    learning_rate: Annotated[float, typer.Option(help="Adam learning rate.")] = 0.001,
-    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs without improvement).")] = 20,
+    epochs: Epochs = 500,
+    batch_size: BatchSize = 1024,
+    learning_rate: LearningRate = 0.001,
+    patience: Patience = 20,
     monitor: Annotated[Optional[str], typer.Option(help="Early-stopping metric on the dev split "
                                                         "[default: val_accuracy; pp: val_loss].")] = None,
     monitor_mode: Annotated[Optional[str], typer.Option(help="max or min [default: max; pp: min].")] = None,
     loss: Annotated[Optional[str], typer.Option(help="Polarity loss [default: categorical_crossentropy].")] = None,
-    augment: Annotated[bool, typer.Option(help="Flip augmentation (sign-flipped copy, up/down swapped).")] = True,
-    time_shift: Annotated[int, typer.Option(help="Random window shift up to this many samples (0 = off, "
-                                                 "max 100).")] = 0,
+    augment: Augment = True,
+    time_shift: TimeShift = 0,
     attention_width: Annotated[Optional[int], typer.Option(help="SeqSelfAttention width [20].")] = None,
     attention_units: Annotated[Optional[int], typer.Option(help="SeqSelfAttention units [32].")] = None,
     lstm_units: Annotated[Optional[int], typer.Option(help="LSTM units [128].")] = None,
     dense_units: Annotated[Optional[int], typer.Option(help="Dense units [pd 128, ross 512].")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")] = 0,
+    seed: Seed = 0,
     run_name: Annotated[Optional[str], typer.Option(help="MLflow run name.")] = None,
     tracking_uri: TrackingUri = None,
 ):
     """Train a model on a store's train split (early stopping on dev) as one MLflow run."""
     from attpd_bench import tracking
     from attpd_bench.data.store import PolarityStore
+    from attpd_bench.models import build_model
     from attpd_bench.train import TrainConfig, train_and_log
 
     config = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
@@ -164,13 +171,94 @@ def train(
                          hyperparameters={"attention_width": attention_width, "attention_units": attention_units,
                                           "lstm_units": lstm_units, "dense_units": dense_units}).resolved()
     opened = PolarityStore(store)
-    from attpd_bench.models import build_model
     build_model(config.model, **config.hyperparameters)  # reject bad hyper-parameters before a run exists
     tracking.configure(tracking_uri)
     outcome = train_and_log(opened, config, run_name=run_name)
     _print_scores(f"{config.model} on {opened.dataset}", {"dev": outcome.dev.report, "test": outcome.test.report})
     console.print(f"run {outcome.run_id}; model {outcome.model_uri}; best epoch {outcome.fit.best_epoch + 1} "
                   f"of {outcome.fit.epochs_run}")
+
+
+# --------------------------------------------------------------------------------------- evaluate
+@command(app, "evaluate")
+def evaluate(
+    model_uri: Annotated[str, typer.Option(help="runs:/<run>/model, models:/m-..., models:/NAME@ALIAS or a "
+                                                ".keras/.h5 file.")],
+    store: StoreOption,
+    split: Annotated[str, typer.Option(help="train, dev or test.")] = "test",
+    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates (events resampled).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
+    run_name: Annotated[Optional[str], typer.Option(help="MLflow run name.")] = None,
+    tracking_uri: TrackingUri = None,
+):
+    """Confusion matrix, per-class and original metrics, bootstrap intervals and accuracy by SNR, logged."""
+    from attpd_bench import tracking
+    from attpd_bench.data.store import PolarityStore
+    from attpd_bench.evaluate import evaluate_model, load_model, log_evaluation, to_json
+
+    opened = PolarityStore(store)
+    opened.rows(split)
+    tracking.configure(tracking_uri)
+    evaluation = evaluate_model(load_model(model_uri), opened, split, n_boot=n_boot, seed=seed)
+    run_id = log_evaluation(evaluation, model_uri, run_name)
+    if as_json:
+        print(to_json(evaluation))
+        return
+    _print_scores(f"{model_uri} on {opened.dataset} {split}", {split: evaluation.report})
+    table = Table("metric", "value", "95% interval (events resampled)")
+    for key, (lo, hi) in evaluation.intervals.items():
+        table.add_row(key, _fmt(evaluation.report[key]), f"[{_fmt(lo)}, {_fmt(hi)}]")
+    console.print(table)
+    cm = Table("label \\ predicted", "up", "down", "unknown", title="confusion matrix")
+    for name, row in zip(("up", "down", "unknown"), evaluation.report["confusion"]):
+        cm.add_row(name, *map(str, row))
+    console.print(cm)
+    if evaluation.report["undefined"]:
+        console.print("undefined (no trace to divide by): " + ", ".join(evaluation.report["undefined"]))
+    console.print(f"logged as run {run_id}")
+
+
+# --------------------------------------------------------------------------------------- transfer
+@command(app, "transfer")
+def transfer(
+    store: Annotated[list[str], typer.Option(help="NAME=PATH of a canonical store; repeat for each region.")],
+    models: Annotated[str, typer.Option(help="Comma-separated models; the first two are compared.")] = "pd,ross",
+    metric: Annotated[str, typer.Option(help="Metric of the paired comparison: macro_f1, accuracy or "
+                                             "sign_accuracy.")] = "macro_f1",
+    epochs: Epochs = 500,
+    batch_size: BatchSize = 1024,
+    learning_rate: LearningRate = 0.001,
+    patience: Patience = 20,
+    augment: Augment = True,
+    time_shift: TimeShift = 0,
+    seed: Seed = 0,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates for the paired intervals.")] = 1000,
+    run_name: Annotated[Optional[str], typer.Option(help="Name of the parent MLflow run.")] = None,
+    tracking_uri: TrackingUri = None,
+):
+    """Transfer matrices: each model trained on each store, tested on every store's test split."""
+    from attpd_bench import tracking
+    from attpd_bench.data.store import PolarityStore
+    from attpd_bench.errors import ConfigError
+    from attpd_bench.train import TrainConfig
+    from attpd_bench.transfer import markdown_report, run_transfer
+
+    stores = {}
+    for item in store:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"--store expects NAME=PATH, got {item!r}")
+        stores[name] = PolarityStore(Path(path))
+    model_names = [m.strip() for m in models.split(",") if m.strip()]
+    base = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
+                       augment=augment, time_shift=time_shift, seed=seed)
+    for name in model_names:
+        TrainConfig(model=name).resolved()
+    tracking.configure(tracking_uri)
+    result = run_transfer(model_names, stores, base, metric=metric, n_boot=n_boot, seed=seed, run_name=run_name)
+    console.print(markdown_report(result, metric), soft_wrap=True, highlight=False)
+    console.print(f"parent run {result.parent_run_id} in attpd/transfer")
 
 
 def _print_scores(title: str, reports: dict[str, dict]) -> None:

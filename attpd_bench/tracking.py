@@ -12,6 +12,8 @@ import math
 import os
 import subprocess
 import sys
+import time
+import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -19,7 +21,8 @@ from typing import Iterator
 
 import mlflow
 import numpy as np
-from mlflow.entities import RunStatus
+from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from mlflow.tracking import MlflowClient
 
 from attpd_bench.errors import TrackingError
@@ -93,72 +96,92 @@ def standard_tags(*, model: str | None, dataset: str | None, store_fingerprint: 
     return {k: str(v) for k, v in tags.items() if v is not None}
 
 
+class RunLogger:
+    """Logs to one run by id (MLflow client calls), so parents and children never share hidden state."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        self._client = MlflowClient()
+
+    def log_params(self, params: dict) -> None:
+        self._client.log_batch(self.run_id, params=[Param(k, "None" if v is None else str(v))
+                                                    for k, v in params.items()])
+
+    def set_tags(self, tags: dict) -> None:
+        self._client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_metrics(self, metrics: dict, prefix: str = "", step: int = 0) -> list[str]:
+        """Log finite numeric metrics; returns the names left out because they are undefined (NaN)."""
+        finite, undefined = [], []
+        now = int(time.time() * 1000)
+        for key, value in metrics.items():
+            if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+                if math.isfinite(value):
+                    finite.append(Metric(prefix + key, float(value), now, step))
+                else:
+                    undefined.append(key)
+        if finite:
+            self._client.log_batch(self.run_id, metrics=finite)
+        return undefined
+
+    def log_epoch(self, epoch: int, logs: dict) -> None:
+        """Per-epoch training curves under the contract's names."""
+        self.log_metrics({k: v for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+                         step=epoch)
+
+    def log_store_input(self, store, context: str = "training") -> None:
+        """The store as the run's input dataset: name ``<dataset>-store``, digest = fingerprint prefix."""
+        frame = store.metadata[["trace_name", "label", "split", "source_id", "station_code"]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "source can be interpreted in multiple ways": a local path
+            ds = mlflow.data.from_pandas(frame, source=str(store.path.resolve()), targets="label",
+                                         name=f"{store.dataset}-store", digest=store.fingerprint[:16])
+        self._client.log_inputs(self.run_id, datasets=[DatasetInput(ds._to_mlflow_entity(), tags=[
+            InputTag("mlflow.data.context", context), InputTag("fingerprint", store.fingerprint)])])
+
+    def log_figure(self, fig, artifact_file: str) -> None:
+        from attpd_bench.plots import close
+
+        self._client.log_figure(self.run_id, fig, artifact_file)
+        close(fig)
+
+    def log_dict(self, data: dict, artifact_file: str) -> None:
+        self._client.log_dict(self.run_id, data, artifact_file)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self._client.log_text(self.run_id, text, artifact_file)
+
+
 @contextmanager
 def run(experiment: str, run_name: str | None, tags: dict[str, str], *, parent_run_id: str | None = None,
-        killed_on: tuple[type[BaseException], ...] = ()) -> Iterator[mlflow.ActiveRun]:
-    """An MLflow run that ends FINISHED, or FAILED on an error (KILLED on ``killed_on`` / Ctrl-C), never
-    left RUNNING. Children link with ``parent_run_id`` (not the thread-local stack, which parallel workers
-    do not share)."""
-    active = mlflow.start_run(experiment_id=experiment_id(experiment), run_name=run_name, tags=tags,
-                              parent_run_id=parent_run_id)
+        killed_on: tuple[type[BaseException], ...] = (), active: bool = True) -> Iterator[RunLogger]:
+    """A run that ends FINISHED, or FAILED on an error (KILLED on ``killed_on`` / Ctrl-C), never left RUNNING.
+
+    ``active`` runs are MLflow's current run (needed to log a model); parents of other runs are created
+    inactive, and children link to them with ``parent_run_id`` rather than the thread-local run stack."""
+    exp_id = experiment_id(experiment)
+    if active:
+        run_id = mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=tags,
+                                  parent_run_id=parent_run_id).info.run_id
+        end = lambda status: mlflow.end_run(status)  # noqa: E731
+    else:
+        all_tags = {**tags, **({MLFLOW_PARENT_RUN_ID: parent_run_id} if parent_run_id else {})}
+        run_id = MlflowClient().create_run(exp_id, run_name=run_name, tags=all_tags).info.run_id
+        end = lambda status: MlflowClient().set_terminated(run_id, status)  # noqa: E731
     try:
-        yield active
+        yield RunLogger(run_id)
     except (KeyboardInterrupt, *killed_on):
-        mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+        end(RunStatus.to_string(RunStatus.KILLED))
         raise
     except BaseException:
-        mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+        end(RunStatus.to_string(RunStatus.FAILED))
         raise
-    mlflow.end_run()
-
-
-def log_params(params: dict) -> None:
-    mlflow.log_params({k: ("None" if v is None else v) for k, v in params.items()})
-
-
-def log_metrics(metrics: dict, prefix: str = "", step: int | None = None) -> list[str]:
-    """Log finite numeric metrics; returns the names left out because they are undefined (NaN)."""
-    finite, undefined = {}, []
-    for key, value in metrics.items():
-        if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
-            (finite.__setitem__(prefix + key, float(value)) if math.isfinite(value) else undefined.append(key))
-    if finite:
-        mlflow.log_metrics(finite, step=step)
-    return undefined
-
-
-def log_epoch(epoch: int, logs: dict) -> None:
-    """Per-epoch training curves under the contract's names."""
-    log_metrics({k: v for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")},
-                step=epoch)
-
-
-def log_store_input(store, context: str = "training") -> None:
-    """The store as the run's input dataset: name ``<dataset>-store``, digest = fingerprint prefix."""
-    frame = store.metadata[["trace_name", "label", "split", "source_id", "station_code"]]
-    ds = mlflow.data.from_pandas(frame, source=str(store.path.resolve()), targets="label",
-                                 name=f"{store.dataset}-store", digest=store.fingerprint[:16])
-    mlflow.log_input(ds, context=context, tags={"fingerprint": store.fingerprint})
-
-
-def log_figure(fig, artifact_file: str) -> None:
-    from attpd_bench.plots import close
-
-    mlflow.log_figure(fig, artifact_file)
-    close(fig)
-
-
-def log_dict(data: dict, artifact_file: str) -> None:
-    mlflow.log_dict(data, artifact_file)
-
-
-def log_text(text: str, artifact_file: str) -> None:
-    mlflow.log_text(text, artifact_file)
+    end(RunStatus.to_string(RunStatus.FINISHED))
 
 
 def log_keras_model(model, input_example: np.ndarray, custom_objects: dict) -> str:
-    """Log with signature and input example; returns the model URI (loadable with :func:`load_keras_model`
-    and ``mlflow.pyfunc.load_model`` in a fresh process)."""
+    """Log to the active run with signature and input example; returns the model URI (loadable with
+    :func:`load_keras_model` and ``mlflow.pyfunc.load_model`` in a fresh process)."""
     from mlflow.models import infer_signature
 
     output = model.predict(input_example, verbose=0)
@@ -176,10 +199,6 @@ def load_keras_model(model_uri: str):
         return mlflow.tensorflow.load_model(model_uri)
     except Exception as exc:
         raise TrackingError(f"cannot load model {model_uri!r}: {str(exc).splitlines()[0][:300]}") from None
-
-
-def active_run_id() -> str:
-    return mlflow.active_run().info.run_id
 
 
 def client() -> MlflowClient:

@@ -7,6 +7,8 @@ everything DESIGN.md lists (params, tags, per-epoch curves, the store as input, 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -64,6 +66,10 @@ class TrainConfig:
     def params(self) -> dict:
         flat = {k: v for k, v in dataclasses.asdict(self).items() if k != "hyperparameters"}
         return {**flat, **self.hyperparameters}
+
+    def digest(self) -> str:
+        """Identifies the resolved configuration: runs with the same digest and store are interchangeable."""
+        return hashlib.sha256(json.dumps(self.resolved().params(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -182,31 +188,42 @@ def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | 
     """``fit`` inside one MLflow run (tracking must be configured); the run never stays RUNNING."""
     config = config.resolved()
     tags = {**tracking.standard_tags(model=config.model, dataset=store.dataset, store_fingerprint=store.fingerprint,
-                                     seed=config.seed), **(tags or {})}
+                                     seed=config.seed, train_config=config.digest(), kind="training"),
+            **(tags or {})}
     with tracking.run(experiment or tracking.experiment_name("train", store.dataset), run_name, tags,
-                      parent_run_id=parent_run_id, killed_on=killed_on) as active:
-        tracking.log_params({**config.params(), "store": str(store.path), "n_train": len(store.rows("train")),
-                             "n_dev": len(store.rows("dev")), "n_test": len(store.rows("test"))})
-        tracking.log_store_input(store)
-        result = fit(store, config, on_epoch=(tracking.log_epoch, *on_epoch), callbacks=callbacks)
+                      parent_run_id=parent_run_id, killed_on=killed_on) as log:
+        log.log_params({**config.params(), "store": str(store.path), "n_train": len(store.rows("train")),
+                        "n_dev": len(store.rows("dev")), "n_test": len(store.rows("test"))})
+        log.log_store_input(store)
+        result = fit(store, config, on_epoch=(log.log_epoch, *on_epoch), callbacks=callbacks)
         dev = score_split(result.model, store, "dev", config.model)
         test = score_split(result.model, store, "test", config.model)
         for name, scores in (("dev", dev), ("test", test)):
-            undefined = tracking.log_metrics({k: scores.report[k] for k in FINAL_METRICS}, prefix=f"{name}_")
+            undefined = log.log_metrics({k: scores.report[k] for k in FINAL_METRICS}, prefix=f"{name}_")
             if undefined:
-                tracking.log_params({f"{name}_undefined_metrics": ",".join(undefined)})
-            tracking.log_dict(scores.report, f"metrics/{name}.json")
-            tracking.log_figure(plots.confusion_matrix_figure(scores.report["confusion"],
-                                                              f"{config.model} on {store.dataset} {name}"),
-                                f"figures/confusion_{name}.png")
-        tracking.log_metrics({"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-                              "train_seconds": result.seconds,
-                              "train_samples_per_s": result.samples_per_epoch * result.epochs_run / result.seconds})
-        tracking.log_figure(plots.learning_curves(result.history, result.best_epoch,
-                                                  f"{config.model} on {store.dataset}"), "figures/learning_curves.png")
+                log.log_params({f"{name}_undefined_metrics": ",".join(undefined)})
+            log.log_dict(scores.report, f"metrics/{name}.json")
+            log.log_figure(plots.confusion_matrix_figure(scores.report["confusion"],
+                                                         f"{config.model} on {store.dataset} {name}"),
+                           f"figures/confusion_{name}.png")
+        log.log_metrics({"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                         "train_seconds": result.seconds,
+                         "train_samples_per_s": result.samples_per_epoch * result.epochs_run / result.seconds})
+        log.log_figure(plots.learning_curves(result.history, result.best_epoch, f"{config.model} on {store.dataset}"),
+                       "figures/learning_curves.png")
         model_uri = None
         if log_model:
             example = next(iter(evaluation_dataset(store, "dev", model_spec(config.model).input_shape, 4)))[0]
             model_uri = tracking.log_keras_model(result.model, example.numpy(), CUSTOM_OBJECTS)
-        run_id = active.info.run_id
+        run_id = log.run_id
     return TrainOutcome(run_id, model_uri, result, dev, test)
+
+
+def find_finished_run(store: PolarityStore, config: TrainConfig):
+    """A finished training run of this configuration on this store (same fingerprint), with a model; or None."""
+    config = config.resolved()
+    runs = tracking.search_runs(
+        tracking.experiment_name("train", store.dataset),
+        f"tags.model = '{config.model}' and tags.store_fingerprint = '{store.fingerprint}' and "
+        f"tags.train_config = '{config.digest()}' and attributes.status = 'FINISHED'")
+    return next((r for r in runs if "model_uri" in r.data.tags), None)

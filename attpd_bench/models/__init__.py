@@ -68,5 +68,19 @@ def build_model(name: str, **hyperparameters):
     return spec.builder(input_shape=spec.input_shape, **given)
 
 
+
+
+def load_model_file(path):
+    """A Keras model saved as ``.keras`` or HDF5 (the original code's format), with the attention layer."""
+    import keras
+
+    from attpd_bench.errors import DataError
+
+    try:
+        return keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False)
+    except Exception as exc:  # Keras raises many types for a foreign or broken file
+        raise DataError(f"{path}: not a loadable Keras model ({str(exc).splitlines()[0][:300]})") from None
+
+
 __all__ = ["ALIASES", "CUSTOM_OBJECTS", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec", "SeqSelfAttention",
-           "build_model", "hyperparameter_names", "model_spec"]
+           "build_model", "hyperparameter_names", "load_model_file", "model_spec"]

@@ -1,0 +1,100 @@
+"""Evaluate a model on a store split: the full metric set with event-bootstrap intervals, logged to MLflow.
+
+A model is given by URI: a run's model (``runs:/<run_id>/model`` or ``models:/m-...``), a registered model
+(``models:/attpd-pd-scsn@champion``) or a Keras file (``.keras`` / ``.h5``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from attpd_bench import metrics as M
+from attpd_bench import plots, tracking
+from attpd_bench.data.store import PolarityStore
+from attpd_bench.pipeline import predict_probabilities
+
+INTERVAL_METRICS = ("accuracy", "macro_f1", "sign_accuracy", "f1_up", "f1_down", "f1_unknown")
+
+
+def load_model(model_uri: str):
+    """A Keras model from a file path or any MLflow model URI."""
+    if Path(model_uri).exists():
+        from attpd_bench.models import load_model_file
+
+        return load_model_file(Path(model_uri))
+    return tracking.load_keras_model(model_uri)
+
+
+@dataclass
+class Evaluation:
+    store: PolarityStore
+    split: str
+    labels: np.ndarray
+    probabilities: np.ndarray
+    report: dict
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    by_snr: list[dict] = field(default_factory=list)
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def events(self) -> np.ndarray:
+        return self.store.metadata["source_id"].to_numpy()[self.store.rows(self.split)]
+
+    def as_dict(self) -> dict:
+        clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+        return {"store": str(self.store.path), "dataset": self.store.dataset, "split": self.split,
+                "fingerprint": self.store.fingerprint,
+                "metrics": {k: clean(v) for k, v in self.report.items()},
+                "intervals_95": {k: [clean(lo), clean(hi)] for k, (lo, hi) in self.intervals.items()},
+                "accuracy_by_snr": [{k: clean(v) for k, v in row.items()} for row in self.by_snr]}
+
+
+def evaluate_model(model, store: PolarityStore, split: str = "test", *, n_boot: int = 1000,
+                   seed: int = 0) -> Evaluation:
+    rows = store.rows(split)
+    if len(rows) == 0:
+        from attpd_bench.errors import DataError
+
+        raise DataError(f"{store.path}: the {split!r} split is empty")
+    probs = predict_probabilities(model, store, split, tuple(model.input_shape[1:]))
+    labels = store.labels(split)
+    preds = probs.argmax(axis=1)
+    events = store.metadata["source_id"].to_numpy()[rows]
+    snr = store.metadata["trace_snr_db"].to_numpy(np.float64)[rows]
+    return Evaluation(store, split, labels, probs, M.classification_report(labels, preds),
+                      M.bootstrap_intervals(labels, preds, events, INTERVAL_METRICS, n_boot=n_boot, seed=seed),
+                      M.accuracy_by_snr(labels, preds, snr))
+
+
+def log_evaluation(evaluation: Evaluation, model_uri: str, run_name: str | None = None) -> str:
+    """One run in ``attpd/<dataset>`` holding the metrics, intervals, SNR table and confusion figure."""
+    store = evaluation.store
+    tags = tracking.standard_tags(model=None, dataset=store.dataset, store_fingerprint=store.fingerprint,
+                                  seed=None, evaluated_model_uri=model_uri, kind="evaluation")
+    with tracking.run(tracking.experiment_name("evaluate", store.dataset), run_name, tags) as log:
+        log.log_params({"model_uri": model_uri, "split": evaluation.split, "store": str(store.path)})
+        log.log_store_input(store, context="evaluation")
+        prefix = f"{evaluation.split}_"
+        log.log_metrics({k: v for k, v in evaluation.report.items() if k not in ("confusion", "undefined")},
+                        prefix=prefix)
+        log.log_metrics({f"{prefix}{name}_ci_{side}": value for name, interval in evaluation.intervals.items()
+                         for side, value in zip(("low", "high"), interval)})
+        log.log_dict(evaluation.as_dict(), "evaluation.json")
+        log.log_text(pd.DataFrame(evaluation.by_snr).to_csv(index=False), "accuracy_by_snr.csv")
+        log.log_figure(plots.confusion_matrix_figure(evaluation.report["confusion"],
+                                                     f"{store.dataset} {evaluation.split}"),
+                       f"figures/confusion_{evaluation.split}.png")
+        return log.run_id
+
+
+def to_json(evaluation: Evaluation) -> str:
+    return json.dumps(evaluation.as_dict(), indent=2)

@@ -1,0 +1,95 @@
+"""`attpd evaluate` and `attpd transfer` end to end on small synthetic stores."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from attpd_bench import tracking
+from attpd_bench.cli import app
+from attpd_bench.train import TrainConfig, fit
+from attpd_bench.transfer import run_transfer
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path
+
+
+def test_evaluate_a_model_file(stores, workdir):
+    store = stores[("hinet", "native")]
+    model = fit(store, TrainConfig(model="pd", epochs=1, batch_size=32, hyperparameters={"lstm_units": 16})).model
+    model.save(workdir / "pd.keras")
+    result = runner.invoke(app, ["evaluate", "--model-uri", str(workdir / "pd.keras"), "--store", str(store.path),
+                                 "--split", "test", "--n-boot", "200", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    n_test = len(store.rows("test"))
+    assert out["metrics"]["n"] == n_test and np.array(out["metrics"]["confusion"]).sum() == n_test
+    for key in ("accuracy", "macro_f1", "sign_accuracy", "Pre_U", "Re_K", "TP_U", "FFP_D"):
+        assert key in out["metrics"]
+    lo, hi = out["intervals_95"]["accuracy"]
+    assert lo <= out["metrics"]["accuracy"] <= hi
+    assert sum(r["n"] for r in out["accuracy_by_snr"]) == n_test
+    tracking.configure(None)
+    runs = tracking.search_runs("attpd/hinet")
+    assert len(runs) == 1 and runs[0].data.tags["kind"] == "evaluation"
+    assert runs[0].data.metrics["test_accuracy"] == pytest.approx(out["metrics"]["accuracy"])
+    assert "test_accuracy_ci_low" in runs[0].data.metrics
+
+
+def test_evaluate_bad_uri(stores, workdir):
+    result = runner.invoke(app, ["evaluate", "--model-uri", "models:/attpd-pd-nowhere@champion",
+                                 "--store", str(stores[("hinet", "native")].path)])
+    assert result.exit_code == 1 and "cannot load model 'models:/attpd-pd-nowhere@champion'" in result.output
+
+
+def test_transfer_matrices_reuse_and_runs(stores, workdir):
+    tracking.configure(None)
+    picked = {"hinet": stores[("hinet", "native")], "scsn": stores[("scsn", "native")],
+              "pnw": stores[("pnw", "native")]}
+    base = TrainConfig(epochs=1, batch_size=64, seed=0)
+    first = run_transfer(["pd", "ross"], picked, base, n_boot=100)
+    names = ["hinet", "scsn", "pnw"]
+    for model in ("pd", "ross"):
+        for metric in ("accuracy", "macro_f1", "sign_accuracy"):
+            matrix = first.matrices[model][metric]
+            assert matrix.shape == (3, 3) and list(matrix.index) == names and list(matrix.columns) == names
+    diff = first.difference_matrix()
+    assert diff.shape == (3, 3)
+    np.testing.assert_allclose(diff.to_numpy(), first.matrices["pd"]["macro_f1"].to_numpy()
+                               - first.matrices["ross"]["macro_f1"].to_numpy(), atol=1e-12)
+    assert ((first.difference["ci_low"] <= first.difference["difference"] + 1e-12)
+            & (first.difference["difference"] <= first.difference["ci_high"] + 1e-12)).all()
+    assert not any(first.reused.values())
+    n_training_runs = sum(len(tracking.search_runs(f"attpd/{d}")) for d in names)
+    assert n_training_runs == 6
+
+    second = run_transfer(["pd", "ross"], picked, base, n_boot=100)
+    assert all(second.reused.values()) and second.training_runs == first.training_runs
+    assert sum(len(tracking.search_runs(f"attpd/{d}")) for d in names) == 6  # nothing trained again
+    for model in ("pd", "ross"):
+        np.testing.assert_allclose(second.matrices[model]["macro_f1"].to_numpy(),
+                                   first.matrices[model]["macro_f1"].to_numpy())
+
+    client = MlflowClient()
+    runs = tracking.search_runs("attpd/transfer")
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 2 and len(children) == 12
+    assert all(r.info.status == "FINISHED" for r in runs)
+    for parent in parents:
+        mine = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
+        assert sorted(c.info.run_name for c in mine) == sorted(f"{m}@{s}" for m in ("pd", "ross") for s in names)
+        artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "matrices")}
+        assert {"matrices/pd_macro_f1.csv", "matrices/ross_accuracy.csv", "matrices/pd_minus_ross.csv",
+                "matrices/transfer.md"} <= artifacts
+        assert "pd_macro_f1_gap" in parent.data.metrics
