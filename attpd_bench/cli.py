@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,9 +19,11 @@ app = typer.Typer(help="Benchmark deep-learning P-wave first-motion polarity mod
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Synthesise, prepare and inspect data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+tune_app = typer.Typer(help="Optuna studies: run trials (default) or `tune show` the results.")
+app.add_typer(tune_app, name="tune")
 
 
-GROUP_PREFIX = {id(data_app): "data "}
+GROUP_PREFIX = {id(data_app): "data ", id(tune_app): "tune "}
 
 
 def command(group: typer.Typer, name: str, **kwargs):
@@ -28,23 +32,26 @@ def command(group: typer.Typer, name: str, **kwargs):
 
     def decorate(fn):
         @functools.wraps(fn)
-        def run(*a, **k):
-            from attpd_bench.tracking import invoked_command
-
-            options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in k.items()
-                               if value is not None)
-            token = invoked_command.set(f"attpd {GROUP_PREFIX.get(id(group), '')}{name} {options}".strip())
-            try:
-                return fn(*a, **k)
-            except AttpdError as exc:
-                err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-                raise typer.Exit(1) from None
-            finally:
-                invoked_command.reset(token)
+        def run(**k):
+            return _run_command(f"{GROUP_PREFIX.get(id(group), '')}{name}", fn, **k)
 
         return group.command(name, **kwargs)(run)
 
     return decorate
+
+
+def _run_command(name: str, fn, **options):
+    from attpd_bench.tracking import invoked_command
+
+    text = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in options.items() if value is not None)
+    token = invoked_command.set(f"attpd {name} {text}".strip())
+    try:
+        return fn(**options)
+    except AttpdError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        invoked_command.reset(token)
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -277,5 +284,115 @@ def _fmt(value) -> str:
     return str(value)
 
 
+# ------------------------------------------------------------------------------------------- tune
+StudyFile = Annotated[Path, typer.Option(help="Study definition, e.g. studies/scsn.toml.")]
+Storage = Annotated[Optional[str], typer.Option(help="Optuna storage: a journal file [optuna.journal] or an "
+                                                     "SQLAlchemy URL such as postgresql://host/db.")]
+
+
+@tune_app.callback(invoke_without_command=True)
+def tune(
+    ctx: typer.Context,
+    study: Annotated[Optional[Path], typer.Option(help="Study definition, e.g. studies/scsn.toml.")] = None,
+    model: Annotated[str, typer.Option(help="pd, ross, pp or pd2d.")] = "pd",
+    store: Annotated[Optional[Path], typer.Option(help="Canonical store to tune on.")] = None,
+    n_trials: Annotated[Optional[int], typer.Option(help="Trials to add [the study file's n_trials].")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Stop starting trials after this many seconds.")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes sharing the study.")] = 1,
+    storage: Storage = None,
+    seed: Annotated[int, typer.Option(help="Seed of each trial's training.")] = 0,
+    refit: Annotated[bool, typer.Option(help="Train the best configuration as a normal run afterwards.")] = False,
+    study_name: Annotated[Optional[str], typer.Option(help="Study name [<dataset>-<model>].")] = None,
+    worker_index: Annotated[int, typer.Option(help="Distinct per host when several hosts join one study: "
+                                                   "keeps their samplers from proposing the same trials.")] = 0,
+    tracking_uri: TrackingUri = None,
+):
+    """Run an Optuna study (`<dataset>-<model>`): every trial a child MLflow run of the study's parent run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _run_command("tune", _tune, study=study, model=model, store=store, n_trials=n_trials, timeout=timeout,
+                 workers=workers, storage=storage, seed=seed, refit=refit, study_name=study_name,
+                 worker_index=worker_index, tracking_uri=tracking_uri)
+
+
+def _tune(study, model, store, n_trials, timeout, workers, storage, seed, refit, study_name, worker_index,
+          tracking_uri):
+    from attpd_bench import tracking
+    from attpd_bench import tune as T
+    from attpd_bench.data.store import PolarityStore
+    from attpd_bench.errors import ConfigError
+
+    if study is None or store is None:
+        raise ConfigError("attpd tune needs --study and --store (or use `attpd tune show`)")
+    spec = dataclasses.replace(T.load_study_spec(study), name=study_name)
+    opened = PolarityStore(store)
+    if spec.dataset != opened.dataset:
+        raise ConfigError(f"{study} is a study for {spec.dataset!r} but {store} holds {opened.dataset!r}")
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    tracking.configure(tracking_uri)
+    trials = n_trials or spec.n_trials
+    if workers > 1:
+        # the study, the MLflow database and the parent run exist before any worker starts
+        T.open_study(spec, model, opened, T.open_storage(storage))
+        args = ["--study", str(study), "--model", model, "--store", str(store), "--seed", str(seed),
+                "--tracking-uri", tracking.configure(tracking_uri)]
+        args += ["--storage", storage] if storage else []
+        args += ["--study-name", study_name] if study_name else []
+        args += ["--timeout", str(timeout)] if timeout else []
+        T.run_workers(args, trials, workers)
+        result = T.open_study(spec, model, opened, T.open_storage(storage))[0]
+    else:
+        result = T.optimize(spec, model, opened, storage, n_trials=trials, timeout=timeout or spec.timeout_s,
+                            seed=seed, worker_index=worker_index)
+    if os.environ.get(T.WORKER_ENV):
+        return
+    _print_study(T.summarise(result))
+    if refit:
+        outcome = T.refit(spec, model, opened, result, seed)
+        console.print(f"refit run {outcome.run_id}: dev macro-F1 {outcome.dev.report['macro_f1']:.4f}, "
+                      f"model {outcome.model_uri}")
+
+
+@command(tune_app, "show")
+def tune_show(
+    study: StudyFile,
+    model: Annotated[str, typer.Option(help="pd, ross, pp or pd2d.")] = "pd",
+    storage: Storage = None,
+    study_name: Annotated[Optional[str], typer.Option(help="Study name [<dataset>-<model>].")] = None,
+    tracking_uri: TrackingUri = None,
+):
+    """Best trials, parameter importances and figures of a study (figures also logged to its parent run)."""
+    import optuna
+
+    from attpd_bench import tracking
+    from attpd_bench import tune as T
+    from attpd_bench.errors import ConfigError
+
+    spec = dataclasses.replace(T.load_study_spec(study), name=study_name)
+    tracking.configure(tracking_uri)
+    try:
+        loaded = optuna.load_study(study_name=spec.study_name(model), storage=T.open_storage(storage))
+    except KeyError:
+        raise ConfigError(f"no study named {spec.study_name(model)!r} in {storage or T.DEFAULT_STORAGE}") from None
+    _print_study(T.summarise(loaded))
+
+
+def _print_study(summary: dict) -> None:
+    table = Table("trial", "value", "params", "MLflow run", title=f"study {summary['study']}: best trials")
+    for t in summary["best"]:
+        table.add_row(str(t["number"]), f"{t['value']:.4f}", json.dumps(t["params"]), str(t["mlflow_run_id"]))
+    console.print(table)
+    console.print("trials by state: " + ", ".join(f"{k} {v}" for k, v in summary["states"].items()))
+    if summary["importances"]:
+        console.print("importances: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["importances"].items()))
+    if summary["note"]:
+        console.print(summary["note"])
+
+
 def main() -> None:  # console-script entry point
     app()
+
+
+if __name__ == "__main__":  # `python -m attpd_bench.cli` (tuning workers)
+    main()

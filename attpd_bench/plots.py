@@ -62,3 +62,7 @@ def matrix_heatmap(matrix, rows, cols, title: str = "", fmt: str = "{:.3f}", div
 
 def close(fig) -> None:
     plt.close(fig)
+
+
+def close_all() -> None:
+    plt.close("all")

@@ -30,6 +30,7 @@ from attpd_bench.errors import TrackingError
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 MODEL_ARTIFACT = "model"
 PIP_EXTRAS = ["keras-self-attention==0.51.0"]
+EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1", "val_sign_accuracy")
 
 
 def experiment_name(kind: str, dataset: str | None = None) -> str:
@@ -48,6 +49,8 @@ def configure(tracking_uri: str | None = None) -> str:
         # fail in seconds, not after minutes of retries, when a server is not there
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    if uri.startswith("sqlite:///"):
+        _sqlite_wal(Path(uri[len("sqlite:///"):]))
     mlflow.set_tracking_uri(uri)
     try:
         MlflowClient().search_experiments(max_results=1)
@@ -55,6 +58,16 @@ def configure(tracking_uri: str | None = None) -> str:
         raise TrackingError(f"cannot reach the MLflow tracking store at {uri!r}: "
                             f"{str(exc).splitlines()[0][:300]}") from None
     return uri
+
+
+def _sqlite_wal(path: Path) -> None:
+    """Write-ahead logging: parallel local workers (``attpd tune --workers K``) then write to one SQLite file
+    without 'database is locked' errors (readers never block the writer). Persistent in the file."""
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path, timeout=30) as db:
+        db.execute("PRAGMA journal_mode=WAL")
 
 
 def experiment_id(name: str) -> str:
@@ -126,8 +139,7 @@ class RunLogger:
 
     def log_epoch(self, epoch: int, logs: dict) -> None:
         """Per-epoch training curves under the contract's names."""
-        self.log_metrics({k: v for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")},
-                         step=epoch)
+        self.log_metrics({k: v for k, v in logs.items() if k in EPOCH_METRICS}, step=epoch)
 
     def log_store_input(self, store, context: str = "training") -> None:
         """The store as the run's input dataset: name ``<dataset>-store``, digest = fingerprint prefix."""

@@ -100,12 +100,19 @@ def _normalised(logs: dict) -> dict:
 class _Epochs(keras.callbacks.Callback):
     """Rich progress per epoch and the caller's per-epoch hook (MLflow curves, Optuna pruning)."""
 
-    def __init__(self, epochs: int, hooks: list[EpochHook], update):
+    def __init__(self, epochs: int, hooks: list[EpochHook], update, dev: tuple | None = None):
         super().__init__()
-        self.epochs, self.hooks, self.update = epochs, hooks, update
+        self.epochs, self.hooks, self.update, self.dev = epochs, hooks, update, dev
         self.history: dict[str, list[float]] = {}
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.dev is not None and logs is not None:
+            # dev macro-F1 / sign accuracy per epoch, added to Keras' own logs so that early stopping (which
+            # runs after this callback) can monitor them too
+            x, labels = self.dev
+            out = self.model.predict(x, batch_size=1024, verbose=0)
+            report = M.classification_report(labels, (out[-1] if isinstance(out, list) else out).argmax(axis=1))
+            logs.update({f"val_{k}": report[k] for k in ("macro_f1", "sign_accuracy")})
         logs = _normalised(logs or {})
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
@@ -117,8 +124,11 @@ class _Epochs(keras.callbacks.Callback):
 
 
 def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] | tuple = (),
-        callbacks: tuple = ()) -> FitResult:
-    """Train on the store's train split, early-stopping on its dev split; best weights restored."""
+        callbacks: tuple = (), dev_metrics_each_epoch: bool = False) -> FitResult:
+    """Train on the store's train split, early-stopping on its dev split; best weights restored.
+
+    ``dev_metrics_each_epoch`` adds ``val_macro_f1`` and ``val_sign_accuracy`` to every epoch's logs (one extra
+    prediction over dev per epoch), so they can be monitored, tuned on and pruned on."""
     from attpd_bench.console import progress
 
     config = config.resolved()
@@ -141,9 +151,12 @@ def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] 
                                             restore_best_weights=True)
     start = time.perf_counter()
     with progress(f"train {spec.name}", total=config.epochs) as update:
-        epochs = _Epochs(config.epochs, list(on_epoch), update)
+        dev = None
+        if dev_metrics_each_epoch:
+            dev = (np.concatenate([x.numpy() for x, _ in dev_ds]), store.labels("dev"))
+        epochs = _Epochs(config.epochs, list(on_epoch), update, dev)
         model.fit(train_ds, validation_data=dev_ds, epochs=config.epochs, verbose=0,
-                  callbacks=[stopper, epochs, *callbacks])
+                  callbacks=[epochs, stopper, *callbacks])
     best = stopper.best_epoch if stopper.best_weights is not None else len(epochs.history.get("loss", [])) - 1
     return FitResult(model, epochs.history, int(best), len(epochs.history.get("loss", [])),
                      time.perf_counter() - start, n)
@@ -184,7 +197,7 @@ class TrainOutcome:
 def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | None = None,
                   experiment: str | None = None, tags: dict | None = None, parent_run_id: str | None = None,
                   log_model: bool = True, on_epoch: tuple = (), callbacks: tuple = (),
-                  killed_on: tuple = ()) -> TrainOutcome:
+                  killed_on: tuple = (), dev_metrics_each_epoch: bool = False) -> TrainOutcome:
     """``fit`` inside one MLflow run (tracking must be configured); the run never stays RUNNING."""
     config = config.resolved()
     tags = {**tracking.standard_tags(model=config.model, dataset=store.dataset, store_fingerprint=store.fingerprint,
@@ -195,7 +208,8 @@ def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | 
         log.log_params({**config.params(), "store": str(store.path), "n_train": len(store.rows("train")),
                         "n_dev": len(store.rows("dev")), "n_test": len(store.rows("test"))})
         log.log_store_input(store)
-        result = fit(store, config, on_epoch=(log.log_epoch, *on_epoch), callbacks=callbacks)
+        result = fit(store, config, on_epoch=(log.log_epoch, *on_epoch), callbacks=callbacks,
+                     dev_metrics_each_epoch=dev_metrics_each_epoch)
         dev = score_split(result.model, store, "dev", config.model)
         test = score_split(result.model, store, "test", config.model)
         for name, scores in (("dev", dev), ("test", test)):

@@ -1,0 +1,366 @@
+"""Optuna studies: one per (data set, model), defined in ``studies/<dataset>.toml``; every trial an MLflow run.
+
+Study ``<dataset>-<model>``. Storage: by default a journal file (``optuna.journal`` in the working folder), which
+several local processes share safely (no SQLite locking); any SQLAlchemy URL (PostgreSQL) lets workers on many
+hosts join one study. One parent MLflow run per study in ``attpd/tune/<dataset>``; each trial is a child run
+linked with ``parent_run_id`` (never the thread-local run stack); pruned trials end KILLED with their last
+per-epoch metrics. The process that *creates* the study creates the parent run and records its id in the
+study's user attributes; every other worker (and every rerun) finds it there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+
+from attpd_bench import plots, tracking
+from attpd_bench.console import console
+from attpd_bench.data.store import PolarityStore
+from attpd_bench.errors import ConfigError
+from attpd_bench.models import hyperparameter_names, model_spec
+from attpd_bench.train import TrainConfig, train_and_log
+
+DEFAULT_STORAGE = "optuna.journal"
+WORKER_ENV = "ATTPD_TUNE_WORKER"  # set in processes started by --workers: they leave the summary to their parent
+PARENT_ATTR = "mlflow_parent_run_id"
+ATTENTION_STEPS = 50  # the PD attention sequence: 400 samples after three 2x poolings
+OBJECTIVES = {"dev_macro_f1": ("val_macro_f1", "macro_f1"), "dev_accuracy": ("val_accuracy", "accuracy"),
+              "dev_sign_accuracy": ("val_sign_accuracy", "sign_accuracy")}
+TRAIN_KEYS = {"learning_rate", "batch_size"}
+SECTIONS = {"study": {"dataset", "objective", "direction", "n_trials", "timeout_s"},
+            "sampler": {"name", "seed", "n_startup_trials"},
+            "pruner": {"name", "n_startup_trials", "n_warmup_steps", "min_resource", "reduction_factor"},
+            "training": {"epochs", "patience", "augment", "time_shift", "batch_size", "learning_rate"},
+            "search": None}
+PARAM_KEYS = {"float": {"type", "low", "high", "log"}, "int": {"type", "low", "high", "step", "log"},
+              "categorical": {"type", "choices"}}
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    name: str
+    type: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: int | None = None
+    choices: tuple = ()
+
+    def suggest(self, trial: optuna.Trial):
+        if self.type == "float":
+            return trial.suggest_float(self.name, self.low, self.high, log=self.log)
+        if self.type == "int":
+            return trial.suggest_int(self.name, int(self.low), int(self.high), step=self.step or 1, log=self.log)
+        return trial.suggest_categorical(self.name, list(self.choices))
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A validated ``studies/<dataset>.toml``."""
+
+    path: Path
+    dataset: str
+    objective: str = "dev_macro_f1"
+    direction: str = "maximize"
+    n_trials: int = 20
+    timeout_s: float | None = None
+    sampler: dict = field(default_factory=lambda: {"name": "tpe", "seed": 0, "n_startup_trials": 5})
+    pruner: dict = field(default_factory=lambda: {"name": "median", "n_startup_trials": 3, "n_warmup_steps": 2})
+    training: dict = field(default_factory=dict)
+    search: tuple[SearchParam, ...] = ()
+
+    name: str | None = None  # overrides "<dataset>-<model>" (e.g. a separate study on shared storage)
+
+    def study_name(self, model: str) -> str:
+        return self.name or f"{self.dataset}-{model_spec(model).name}"
+
+    def params_for(self, model: str) -> tuple[SearchParam, ...]:
+        """The search space a model has: attention parameters are left out for models without attention."""
+        allowed = TRAIN_KEYS | set(hyperparameter_names(model))
+        return tuple(p for p in self.search if p.name in allowed)
+
+    def make_sampler(self, offset: int = 0) -> optuna.samplers.BaseSampler:
+        """The sampler, its seed moved by ``offset`` (trials already in the study, worker index) so that a
+        resumed study or a parallel worker does not repeat another's proposals; a fresh single run is exactly
+        reproducible."""
+        s = self.sampler
+        seed = None if s.get("seed") is None else int(s["seed"]) + offset
+        if s["name"] == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=s.get("n_startup_trials", 5))
+
+    def make_pruner(self) -> optuna.pruners.BasePruner:
+        p = self.pruner
+        if p["name"] == "none":
+            return optuna.pruners.NopPruner()
+        if p["name"] == "hyperband":
+            return optuna.pruners.HyperbandPruner(min_resource=p.get("min_resource", 1),
+                                                  max_resource=self.training.get("epochs", 20),
+                                                  reduction_factor=p.get("reduction_factor", 3))
+        return optuna.pruners.MedianPruner(n_startup_trials=p.get("n_startup_trials", 3),
+                                           n_warmup_steps=p.get("n_warmup_steps", 2))
+
+
+def load_study_spec(path: Path) -> StudySpec:
+    """Read and validate a study file; every error names the file and the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: study file not found")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+    def fail(msg):
+        raise ConfigError(f"{path}: {msg}")
+
+    for section, value in raw.items():
+        if section not in SECTIONS:
+            fail(f"unknown section [{section}]; expected {', '.join(SECTIONS)}")
+        if not isinstance(value, dict):
+            fail(f"[{section}] must be a table")
+        allowed = SECTIONS[section]
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    fail(f"unknown key '{key}' in [{section}]; expected one of {', '.join(sorted(allowed))}")
+    study = raw.get("study", {})
+    if "dataset" not in study:
+        fail("[study] needs 'dataset'")
+    objective = study.get("objective", "dev_macro_f1")
+    if objective not in OBJECTIVES:
+        fail(f"unknown objective '{objective}'; expected one of {', '.join(OBJECTIVES)}")
+    direction = study.get("direction", "maximize")
+    if direction not in ("maximize", "minimize"):
+        fail(f"direction must be 'maximize' or 'minimize', got '{direction}'")
+    n_trials = study.get("n_trials", 20)
+    if not isinstance(n_trials, int) or n_trials < 1:
+        fail(f"[study] n_trials must be a positive integer, got {n_trials!r}")
+    sampler = {"name": "tpe", "seed": 0, "n_startup_trials": 5, **raw.get("sampler", {})}
+    if sampler["name"] not in ("tpe", "random"):
+        fail(f"unknown sampler '{sampler['name']}'; expected tpe or random")
+    pruner = {"name": "median", "n_startup_trials": 3, "n_warmup_steps": 2, **raw.get("pruner", {})}
+    if pruner["name"] not in ("median", "hyperband", "none"):
+        fail(f"unknown pruner '{pruner['name']}'; expected median, hyperband or none")
+    training = raw.get("training", {})
+    for key in ("epochs", "patience"):
+        if key in training and (not isinstance(training[key], int) or training[key] < (1 if key == "epochs" else 0)):
+            fail(f"[training] {key} must be a {'positive' if key == 'epochs' else 'non-negative'} integer")
+    all_hyper = TRAIN_KEYS | {n for m in ("pd", "ross", "pp", "pd2d") for n in hyperparameter_names(m)}
+    search = []
+    for name, spec in raw.get("search", {}).items():
+        where = f"[search.{name}]"
+        if name not in all_hyper:
+            fail(f"{where}: unknown parameter; expected one of {', '.join(sorted(all_hyper))}")
+        kind = spec.get("type")
+        if kind not in PARAM_KEYS:
+            fail(f"{where}: type must be float, int or categorical, got {kind!r}")
+        extra = set(spec) - PARAM_KEYS[kind]
+        if extra:
+            fail(f"{where}: unknown key(s) {', '.join(sorted(extra))} for a {kind} parameter")
+        if kind == "categorical":
+            if not spec.get("choices"):
+                fail(f"{where}: categorical needs a non-empty 'choices' list")
+            search.append(SearchParam(name, kind, choices=tuple(spec["choices"])))
+            continue
+        low, high = spec.get("low"), spec.get("high")
+        if low is None or high is None or not low < high:
+            fail(f"{where}: needs low < high, got low={low!r} high={high!r}")
+        if spec.get("log") and low <= 0:
+            fail(f"{where}: a log range needs low > 0, got {low}")
+        if name == "attention_width" and not (1 <= low and high <= ATTENTION_STEPS):
+            fail(f"{where}: attention width must lie within the {ATTENTION_STEPS}-step attention sequence")
+        search.append(SearchParam(name, kind, low, high, bool(spec.get("log", False)), spec.get("step")))
+    return StudySpec(path, study["dataset"], objective, direction, n_trials, study.get("timeout_s"), sampler,
+                     pruner, training, tuple(search))
+
+
+# ------------------------------------------------------------------------------------------- storage
+def open_storage(storage: str | None) -> optuna.storages.BaseStorage:
+    """A journal file (default, safe for local processes) or an RDB URL (PostgreSQL for many hosts)."""
+    url = storage or DEFAULT_STORAGE
+    if "://" in url:
+        return _rdb_storage(url)
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(str(Path(url).resolve())))
+
+
+def _rdb_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """RDBStorage, retried: workers started at once on an empty database race to create Optuna's tables
+    (PostgreSQL then reports a duplicate type or table to the losers)."""
+    import sqlalchemy.exc
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        except sqlalchemy.exc.OperationalError as exc:
+            if "could not connect" in str(exc) or "Connection refused" in str(exc):
+                raise ConfigError(f"cannot reach the Optuna storage {url!r}: {str(exc).splitlines()[0]}") from None
+            if attempt == attempts - 1:
+                raise
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+        time.sleep(0.5 + random.random())
+    raise AssertionError("unreachable")
+
+
+def open_study(spec: StudySpec, model: str, store: PolarityStore, storage,
+               worker_index: int = 0) -> tuple[optuna.Study, str]:
+    """Create or load the study; the creator also creates the parent run; others wait for its id."""
+    name = spec.study_name(model)
+    kwargs = dict(storage=storage, sampler=spec.make_sampler(), pruner=spec.make_pruner(), study_name=name,
+                  direction=spec.direction)
+    try:
+        study = optuna.create_study(**kwargs, load_if_exists=False)
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(storage=storage, study_name=name, sampler=kwargs["sampler"],
+                                  pruner=kwargs["pruner"])
+        created = False
+    if created:
+        tags = tracking.standard_tags(model=model_spec(model).name, dataset=store.dataset,
+                                      store_fingerprint=store.fingerprint, seed=spec.sampler.get("seed"),
+                                      kind="study", optuna_study=name)
+        with tracking.run(tracking.experiment_name("tune", store.dataset), name, tags, active=False) as parent:
+            parent.log_params({"study": name, "study_file": str(spec.path), "objective": spec.objective,
+                               "direction": spec.direction, "sampler": spec.sampler["name"],
+                               "pruner": spec.pruner["name"], "storage": _describe(storage)})
+        study.set_user_attr(PARENT_ATTR, parent.run_id)
+        study.set_user_attr("store_fingerprint", store.fingerprint)
+    deadline = time.monotonic() + 120
+    while PARENT_ATTR not in study.user_attrs:  # another process is creating it right now
+        if time.monotonic() > deadline:
+            raise ConfigError(f"study {name!r} has no parent run id after 120 s (was its creator killed?)")
+        time.sleep(0.5)
+        study = optuna.load_study(storage=storage, study_name=name, sampler=kwargs["sampler"],
+                                  pruner=kwargs["pruner"])
+    if study.user_attrs.get("store_fingerprint") != store.fingerprint:
+        raise ConfigError(f"study {name!r} was run on store {study.user_attrs.get('store_fingerprint', '?')[:16]}, "
+                          f"not {store.fingerprint[:16]}; use another storage or a new study file")
+    offset = len(study.trials) + 7919 * worker_index
+    study = optuna.load_study(storage=storage, study_name=name, sampler=spec.make_sampler(offset),
+                              pruner=kwargs["pruner"])
+    return study, study.user_attrs[PARENT_ATTR]
+
+
+def _describe(storage) -> str:
+    return getattr(storage, "url", None) or type(storage).__name__
+
+
+# ------------------------------------------------------------------------------------------- trials
+def trial_config(spec: StudySpec, model: str, trial: optuna.Trial, seed: int) -> TrainConfig:
+    values = {p.name: p.suggest(trial) for p in spec.params_for(model)}
+    t = spec.training
+    return TrainConfig(model=model, epochs=t.get("epochs", 20), patience=t.get("patience", 5),
+                       augment=t.get("augment", True), time_shift=t.get("time_shift", 0),
+                       batch_size=values.pop("batch_size", t.get("batch_size", 1024)),
+                       learning_rate=values.pop("learning_rate", t.get("learning_rate", 0.001)),
+                       seed=seed, monitor=OBJECTIVES[spec.objective][0],
+                       monitor_mode="max" if spec.direction == "maximize" else "min", hyperparameters=values)
+
+
+def objective_fn(spec: StudySpec, model: str, store: PolarityStore, parent_run_id: str, seed: int):
+    intermediate, final = OBJECTIVES[spec.objective]
+
+    def objective(trial: optuna.Trial) -> float:
+        config = trial_config(spec, model, trial, seed)
+
+        def report(epoch: int, logs: dict) -> None:
+            value = logs.get(intermediate)
+            if value is not None and math.isfinite(value):
+                trial.report(value, epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({intermediate} {value:.4f})")
+
+        tags = {"optuna_study": trial.study.study_name, "optuna_trial": str(trial.number), "kind": "trial"}
+        console.print(f"trial {trial.number}: {trial.params}")
+        outcome = train_and_log(store, config, run_name=f"trial-{trial.number}",
+                                experiment=tracking.experiment_name("tune", store.dataset), tags=tags,
+                                parent_run_id=parent_run_id, log_model=False, on_epoch=(report,),
+                                killed_on=(optuna.TrialPruned,), dev_metrics_each_epoch=True)
+        trial.set_user_attr("mlflow_run_id", outcome.run_id)
+        value = outcome.dev.report[final]
+        if not math.isfinite(value):
+            raise optuna.TrialPruned(f"{spec.objective} is undefined on this dev split")
+        return value
+
+    return objective
+
+
+def optimize(spec: StudySpec, model: str, store: PolarityStore, storage_url: str | None, *, n_trials: int,
+             timeout: float | None = None, seed: int = 0, worker_index: int = 0) -> optuna.Study:
+    """Run ``n_trials`` trials in this process (one worker)."""
+    storage = open_storage(storage_url)
+    study, parent = open_study(spec, model, store, storage, worker_index)
+    study.optimize(objective_fn(spec, model, store, parent, seed), n_trials=n_trials, timeout=timeout,
+                   catch=(), gc_after_trial=True)
+    return study
+
+
+def run_workers(args: list[str], n_trials: int, workers: int) -> None:
+    """Split ``n_trials`` over ``workers`` local processes of ``attpd tune`` (the same arguments) and wait."""
+    shares = [n_trials // workers + (1 if i < n_trials % workers else 0) for i in range(workers)]
+    procs = [subprocess.Popen([sys.executable, "-m", "attpd_bench.cli", "tune", *args, "--n-trials", str(k),
+                               "--workers", "1", "--worker-index", str(i)], env={**os.environ, WORKER_ENV: "1"})
+             for i, k in enumerate(shares) if k > 0]
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        raise ConfigError(f"{sum(1 for c in codes if c)} of {len(procs)} tuning workers failed (exit codes {codes})")
+
+
+def refit(spec: StudySpec, model: str, store: PolarityStore, study: optuna.Study, seed: int):
+    """Train the best trial's configuration as a normal training run, tagged with the study."""
+    best = study.best_trial
+    config = trial_config(spec, model, optuna.trial.FixedTrial(best.params), seed)
+    return train_and_log(store, config, run_name=f"{study.study_name}-best",
+                         tags={"optuna_study": study.study_name, "optuna_best_trial": str(best.number)})
+
+
+# ------------------------------------------------------------------------------------------- show
+def summarise(study: optuna.Study, log_to_parent: bool = True) -> dict:
+    """Best trials, parameter importances and figures (also logged to the study's parent run)."""
+    trials = study.trials
+    states = {s.name: sum(1 for t in trials if t.state == s) for s in optuna.trial.TrialState}
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    best = sorted(complete, key=lambda t: t.value, reverse=reverse)[:10]
+    importances, note = {}, ""
+    if len(complete) >= 2 and complete[0].params:
+        try:
+            importances = optuna.importance.get_param_importances(study)
+        except (RuntimeError, ValueError) as exc:
+            note = f"importances unavailable: {exc}"
+    else:
+        note = "importances need at least two completed trials"
+    summary = {"study": study.study_name, "states": {k: v for k, v in states.items() if v},
+               "best": [{"number": t.number, "value": t.value, "params": t.params,
+                         "mlflow_run_id": t.user_attrs.get("mlflow_run_id")} for t in best],
+               "importances": importances, "note": note}
+    parent = study.user_attrs.get(PARENT_ATTR)
+    if log_to_parent and parent:
+        log = tracking.RunLogger(parent)
+        if complete:
+            log.log_params({f"best_{k}": v for k, v in study.best_params.items()})
+            log.log_metrics({"best_value": study.best_value, "n_complete": len(complete),
+                             "n_pruned": states.get("PRUNED", 0), "n_trials": len(trials)})
+        log.log_dict(summary, "study_summary.json")
+        import optuna.visualization.matplotlib as vis
+
+        if complete:
+            log.log_figure(vis.plot_optimization_history(study).figure, "figures/optimization_history.png")
+        if importances:
+            log.log_figure(vis.plot_param_importances(study).figure, "figures/param_importances.png")
+        plots.close_all()
+    return summary

@@ -1,0 +1,277 @@
+"""Optuna studies: validation, parent/child runs, pruning, resumption, local workers, PostgreSQL, mlflow server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from attpd_bench import tracking
+from attpd_bench.cli import app
+from attpd_bench.errors import ConfigError
+from attpd_bench.tune import load_study_spec, open_storage, optimize
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+TINY = """
+[study]
+dataset = "{dataset}"
+n_trials = 3
+[sampler]
+seed = 1
+n_startup_trials = 2
+[pruner]
+name = "{pruner}"
+n_startup_trials = 1
+n_warmup_steps = 0
+[training]
+epochs = {epochs}
+patience = 3
+[search.learning_rate]
+type = "float"
+low = 1e-4
+high = 1e-2
+log = true
+[search.batch_size]
+type = "categorical"
+choices = [{batch}]
+[search.lstm_units]
+type = "categorical"
+choices = [16]
+[search.attention_width]
+type = "int"
+low = 5
+high = 20
+"""
+
+
+def _study_file(tmp_path, dataset="pnw", pruner="none", epochs=1, batch=64, name="tiny.toml"):
+    path = tmp_path / name
+    path.write_text(TINY.format(dataset=dataset, pruner=pruner, epochs=epochs, batch=batch))
+    return path
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path
+
+
+def _runs(experiment, uri=None):
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    return [] if exp is None else client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def _parents_children(runs):
+    parents = [r for r in runs if r.data.tags.get("kind") == "study"]
+    children = [r for r in runs if r.data.tags.get("kind") == "trial"]
+    return parents, children
+
+
+# ------------------------------------------------------------------------------------------ validation
+def test_shipped_study_files_are_valid():
+    for dataset in ("ins", "hinet", "scsn", "pnw"):
+        spec = load_study_spec(ROOT / "studies" / f"{dataset}.toml")
+        assert spec.dataset == dataset and spec.study_name("pd") == f"{dataset}-pd"
+        names = {p.name for p in spec.params_for("pd")}
+        assert {"learning_rate", "batch_size", "attention_width", "attention_units"} <= names
+        assert "attention_width" not in {p.name for p in spec.params_for("ross")}
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("[pruner]", "[pruner]\npatience_x = 3"), r"unknown key 'patience_x' in \[pruner\]"),
+    (("low = 5\nhigh = 20", "low = 5\nhigh = 80"), "attention width must lie within the 50-step"),
+    (("low = 1e-4\nhigh = 1e-2", "low = 1e-2\nhigh = 1e-4"), r"\[search.learning_rate\]: needs low < high"),
+    (("[search.lstm_units]", "[search.dropout]"), r"\[search.dropout\]: unknown parameter"),
+    (('dataset = "pnw"', 'dataset = "pnw"\nobjective = "f2"'), "unknown objective 'f2'"),
+    (("[training]", "[trainer]"), r"unknown section \[trainer\]"),
+])
+def test_study_file_errors(tmp_path, edit, message):
+    path = _study_file(tmp_path)
+    path.write_text(path.read_text().replace(*edit, 1))
+    with pytest.raises(ConfigError, match=message) as info:
+        load_study_spec(path)
+    assert str(path) in str(info.value)
+
+
+# ------------------------------------------------------------------------------------------ runs
+def test_tiny_study_parent_children_and_resume(stores, workdir):
+    store = stores[("pnw", "native")]
+    study_file = _study_file(workdir)
+    result = runner.invoke(app, ["tune", "--study", str(study_file), "--model", "pd", "--store", str(store.path),
+                                 "--n-trials", "3"])
+    assert result.exit_code == 0, result.output
+    tracking.configure(None)
+    parents, children = _parents_children(_runs("attpd/tune/pnw"))
+    assert len(parents) == 1 and len(children) == 3
+    parent = parents[0]
+    assert parent.info.run_name == "pnw-pd"
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
+    assert sorted(c.data.tags["optuna_trial"] for c in children) == ["0", "1", "2"]
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert {"learning_rate", "batch_size", "attention_width"} <= set(child.data.params)
+        assert [m.step for m in MlflowClient().get_metric_history(child.info.run_id, "val_macro_f1")] == [0]
+    assert {"best_learning_rate", "best_attention_width"} <= set(parent.data.params)
+    assert parent.data.metrics["n_trials"] == 3
+    study = optuna.load_study(study_name="pnw-pd", storage=open_storage(None))
+    assert len(study.trials) == 3 and study.user_attrs["mlflow_parent_run_id"] == parent.info.run_id
+
+    # a rerun continues the same study under the same parent
+    result = runner.invoke(app, ["tune", "--study", str(study_file), "--model", "pd", "--store", str(store.path),
+                                 "--n-trials", "2"])
+    assert result.exit_code == 0, result.output
+    parents, children = _parents_children(_runs("attpd/tune/pnw"))
+    assert len(parents) == 1 and len(children) == 5
+    study = optuna.load_study(study_name="pnw-pd", storage=open_storage(None))
+    assert [t.number for t in study.trials] == [0, 1, 2, 3, 4]
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 5  # no repeated proposals
+
+    shown = runner.invoke(app, ["tune", "show", "--study", str(study_file), "--model", "pd"])
+    assert shown.exit_code == 0 and "best trials" in shown.output
+    artifacts = {a.path for a in MlflowClient().list_artifacts(parent.info.run_id, "figures")}
+    assert "figures/optimization_history.png" in artifacts
+
+
+def test_pruning_kills_a_bad_trial(training_store, workdir):
+    tracking.configure(None)
+    spec = load_study_spec(_study_file(workdir, pruner="median", epochs=4, batch=16))
+    storage = open_storage(None)
+    study = optuna.create_study(study_name=spec.study_name("pd"), storage=storage, direction="maximize")
+    study.enqueue_trial({"learning_rate": 3e-3, "batch_size": 16, "lstm_units": 16, "attention_width": 10})
+    study.enqueue_trial({"learning_rate": 1e-4, "batch_size": 16, "lstm_units": 16, "attention_width": 10})
+    # the first worker call creates the parent: give the study its attributes as open_study would
+    from attpd_bench.tune import PARENT_ATTR
+
+    with tracking.run("attpd/tune/pnw", "pnw-pd", {"kind": "study"}, active=False) as parent:
+        pass
+    study.set_user_attr(PARENT_ATTR, parent.run_id)
+    study.set_user_attr("store_fingerprint", training_store.fingerprint)
+    spec = spec.__class__(**{**spec.__dict__, "dataset": training_store.dataset})
+    study = optimize(spec, "pd", training_store, None, n_trials=2)
+    states = [t.state for t in study.trials]
+    assert states[0] == optuna.trial.TrialState.COMPLETE
+    assert states[1] == optuna.trial.TrialState.PRUNED, [t.intermediate_values for t in study.trials]
+    _, children = _parents_children(_runs("attpd/tune/pnw"))
+    by_trial = {c.data.tags["optuna_trial"]: c for c in children}
+    assert by_trial["1"].info.status == "KILLED" and by_trial["0"].info.status == "FINISHED"
+    assert "val_macro_f1" in by_trial["1"].data.metrics  # last metrics kept
+
+
+def test_two_local_workers_share_the_default_storage(stores, workdir):
+    store = stores[("pnw", "native")]
+    study_file = _study_file(workdir)
+    result = subprocess.run([sys.executable, "-m", "attpd_bench.cli", "tune", "--study", str(study_file),
+                             "--model", "pd", "--store", str(store.path), "--n-trials", "4", "--workers", "2"],
+                            cwd=workdir, capture_output=True, text=True, timeout=600)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert "database is locked" not in out
+    tracking.configure(None)
+    parents, children = _parents_children(_runs("attpd/tune/pnw"))
+    assert len(parents) == 1 and len(children) == 4
+    assert all(c.info.status == "FINISHED" for c in children)
+    study = optuna.load_study(study_name="pnw-pd", storage=open_storage(None))
+    assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
+
+
+# ------------------------------------------------------------------------------------------ PostgreSQL
+def _postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+needs_postgres = pytest.mark.skipif(not _postgres_reachable(),
+                                    reason="PostgreSQL is not reachable on 127.0.0.1:5432 (CI starts it)")
+
+
+@needs_postgres
+def test_two_processes_on_postgresql(stores, workdir):
+    store = stores[("pnw", "native")]
+    study_file = _study_file(workdir)
+    name = f"pnw-pd-test-{uuid.uuid4().hex[:10]}"
+    cmd = [sys.executable, "-m", "attpd_bench.cli", "tune", "--study", str(study_file), "--model", "pd",
+           "--store", str(store.path), "--n-trials", "2", "--storage", PG_URL, "--study-name", name]
+    tracking.configure(None)  # the MLflow database exists before the workers start
+    procs = [subprocess.Popen(cmd + ["--worker-index", str(i)], cwd=workdir, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][-2000:] + outs[1][-2000:]
+    study = optuna.load_study(study_name=name, storage=PG_URL)
+    numbers = [t.number for t in study.trials]
+    assert sorted(numbers) == [0, 1, 2, 3]
+    parents, children = _parents_children(_runs("attpd/tune/pnw"))
+    mine = [p for p in parents if p.data.tags.get("optuna_study") == name]
+    assert len(mine) == 1
+    kids = [c for c in children if c.data.tags["optuna_study"] == name]
+    assert sorted(int(c.data.tags["optuna_trial"]) for c in kids) == [0, 1, 2, 3]
+    assert {c.data.tags["mlflow.parentRunId"] for c in kids} == {mine[0].info.run_id}
+    optuna.delete_study(study_name=name, storage=PG_URL)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@needs_postgres
+def test_tune_against_an_mlflow_server_on_postgresql(stores, workdir):
+    import psycopg2
+
+    db = f"attpd_mlflow_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect("host=127.0.0.1 port=5432 user=postgres dbname=test")
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {db}")
+    port = _free_port()
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    server = subprocess.Popen([str(mlflow_bin), "server", "--backend-store-uri",
+                               f"postgresql+psycopg2://postgres@127.0.0.1:5432/{db}", "--artifacts-destination",
+                               str(workdir / "mlartifacts"), "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", "1"], cwd=workdir, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.time() < deadline and server.poll() is None, "mlflow server did not start"
+                time.sleep(1)
+        time.sleep(2)
+        name = f"pnw-pd-server-{uuid.uuid4().hex[:10]}"
+        result = subprocess.run([sys.executable, "-m", "attpd_bench.cli", "tune", "--study",
+                                 str(_study_file(workdir)), "--model", "pd", "--store",
+                                 str(stores[("pnw", "native")].path), "--n-trials", "1", "--storage", PG_URL,
+                                 "--study-name", name, "--tracking-uri", uri], cwd=workdir, capture_output=True,
+                                text=True, timeout=600)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+        parents, children = _parents_children(_runs("attpd/tune/pnw", uri))
+        assert len(parents) == 1 and len(children) == 1
+        assert children[0].data.tags["mlflow.parentRunId"] == parents[0].info.run_id
+        assert (workdir / "mlartifacts").exists()  # figures served through the server
+        optuna.delete_study(study_name=name, storage=PG_URL)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        admin.close()
