@@ -390,6 +390,97 @@ def _print_study(summary: dict) -> None:
         console.print(summary["note"])
 
 
+# --------------------------------------------------------------------------------------- registry
+@command(app, "promote")
+def promote(
+    model: Annotated[str, typer.Option(help="pd, ross, pp or pd2d.")],
+    dataset: Annotated[str, typer.Option(help="Data set of the registered model attpd-<model>-<dataset>.")],
+    run_id: Annotated[Optional[str], typer.Option(help="Candidate run [the best finished run by dev metric].")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="Store to compare on [the candidate's own].")] = None,
+    metric: Annotated[str, typer.Option(help="macro_f1, accuracy or sign_accuracy.")] = "macro_f1",
+    min_gain: Annotated[float, typer.Option(help="Smallest improvement over the champion that moves it.")] = 0.0,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates of the paired difference.")] = 1000,
+    dry_run: Annotated[bool, typer.Option(help="Decide and report, change nothing in the registry.")] = False,
+    tracking_uri: TrackingUri = None,
+):
+    """Register a candidate and move the `champion` alias only if it beats the champion significantly."""
+    from attpd_bench import registry, tracking
+    from attpd_bench.data.store import PolarityStore
+
+    tracking.configure(tracking_uri)
+    decision = registry.promote(model, dataset, run_id=run_id, store=PolarityStore(store) if store else None,
+                                metric=metric, min_gain=min_gain, dry_run=dry_run, n_boot=n_boot)
+    table = Table("field", "value", title=f"promotion of {decision.name}{' (dry run)' if dry_run else ''}")
+    for key, value in decision.as_dict().items():
+        table.add_row(key, _fmt(value))
+    console.print(table)
+
+
+@command(app, "predict")
+def predict(
+    model_uri: Annotated[str, typer.Option(help="models:/attpd-pd-scsn@champion, a run's model or a file.")],
+    input: Annotated[Path, typer.Option(help="Canonical store, or a raw published layout with --dataset.")],
+    output: Annotated[Path, typer.Option(help="Output table, .csv or .parquet.")],
+    dataset: Annotated[Optional[str], typer.Option(help="Layout of a raw --input: ins, hinet, scsn or pnw.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Prediction batch size.")] = 1024,
+    skhash_out: Annotated[Optional[Path], typer.Option(help="Also write up/down picks per event as a SKHASH "
+                                                            "polarity CSV.")] = None,
+    min_probability: Annotated[float, typer.Option(help="Smallest probability for a SKHASH pick.")] = 0.0,
+    tracking_uri: TrackingUri = None,
+):
+    """Polarity probabilities and labels per trace; bad traces listed, never guessed. Logged as a run."""
+    from attpd_bench import tracking
+    from attpd_bench.evaluate import load_model
+    from attpd_bench.predict import predict_to_file
+
+    tracking.configure(tracking_uri)
+    model = load_model(model_uri)
+    with progress("predict") as update:
+        report = predict_to_file(model, input, output, dataset=dataset, batch_size=batch_size,
+                                 skhash_out=skhash_out, min_probability=min_probability, on_chunk=update)
+    tags = tracking.standard_tags(model=None, dataset=dataset, store_fingerprint=None, seed=None, kind="prediction",
+                                  predicted_model_uri=model_uri)
+    with tracking.run(tracking.experiment_name("predict"), None, tags) as log:
+        log.log_params({"model_uri": model_uri, "input": str(input), "output": str(output)})
+        log.log_metrics({"traces_written": report.written, "traces_skipped": len(report.skipped),
+                         "traces_per_s": report.written / max(report.seconds, 1e-9)})
+    console.print(f"{report.written} traces predicted into {output} ({report.written / max(report.seconds, 1e-9):,.0f}"
+                  f" traces/s); {len(report.skipped)} skipped"
+                  + (f" (listed in {output.name}.skipped.csv)" if report.skipped else "")
+                  + (f"; {report.skhash_picks} SKHASH picks in {skhash_out}" if skhash_out else ""))
+
+
+@command(app, "import-h5")
+def import_h5(
+    file: Annotated[Path, typer.Option(help="Model or _wt weights file saved by the original code (Keras 2 .h5).")],
+    model: Annotated[str, typer.Option(help="Architecture: pd, ross, pp, pd2d or an original name.")],
+    dataset: Annotated[str, typer.Option(help="Data set it was trained on (registered as attpd-<model>-<dataset>).")],
+    store: Annotated[Optional[Path], typer.Option(help="Store for the input example and fingerprint tag.")] = None,
+    tracking_uri: TrackingUri = None,
+):
+    """Load a published model into the project's architecture, log it as a run and register it."""
+    import numpy as np
+
+    from attpd_bench import registry, tracking
+    from attpd_bench.data.preprocess import model_windows
+    from attpd_bench.data.store import PolarityStore
+    from attpd_bench.models import CUSTOM_OBJECTS, load_original_weights, model_spec
+    from attpd_bench.pipeline import as_model_input
+
+    spec = model_spec(model)
+    keras_model = load_original_weights(file, spec.name)
+    opened = PolarityStore(store) if store else None
+    if opened is not None:
+        example = as_model_input(model_windows(opened.read_rows(np.arange(min(4, len(opened))))), spec.input_shape)
+    else:
+        example = np.random.default_rng(0).standard_normal((4, *spec.input_shape)).astype(np.float32)
+    tracking.configure(tracking_uri)
+    name = registry.registered_name(spec.name, dataset)
+    run_id, version = registry.log_and_register_imported(keras_model, name, dataset, str(file), opened, example,
+                                                         CUSTOM_OBJECTS, spec.name)
+    console.print(f"imported {file} as run {run_id}, registered {name} version {version}")
+
+
 def main() -> None:  # console-script entry point
     app()
 

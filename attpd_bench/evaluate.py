@@ -70,8 +70,9 @@ def evaluate_model(model, store: PolarityStore, split: str = "test", *, n_boot: 
     preds = probs.argmax(axis=1)
     events = store.metadata["source_id"].to_numpy()[rows]
     snr = store.metadata["trace_snr_db"].to_numpy(np.float64)[rows]
-    return Evaluation(store, split, labels, probs, M.classification_report(labels, preds),
-                      M.bootstrap_intervals(labels, preds, events, INTERVAL_METRICS, n_boot=n_boot, seed=seed),
+    intervals = M.bootstrap_intervals(labels, preds, events, INTERVAL_METRICS, n_boot=n_boot, seed=seed) \
+        if n_boot > 0 else {}
+    return Evaluation(store, split, labels, probs, M.classification_report(labels, preds), intervals,
                       M.accuracy_by_snr(labels, preds, snr))
 
 

@@ -34,9 +34,10 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1",
 
 
 def experiment_name(kind: str, dataset: str | None = None) -> str:
-    """``attpd/<dataset>`` for training runs, ``attpd/tune/<dataset>``, ``attpd/transfer``."""
+    """``attpd/<dataset>`` for training, evaluation and promotion runs, ``attpd/tune/<dataset>``,
+    ``attpd/transfer``, ``attpd/predict``."""
     return {"train": f"attpd/{dataset}", "tune": f"attpd/tune/{dataset}", "transfer": "attpd/transfer",
-            "evaluate": f"attpd/{dataset}"}[kind]
+            "evaluate": f"attpd/{dataset}", "predict": "attpd/predict"}[kind]
 
 
 def configure(tracking_uri: str | None = None) -> str:

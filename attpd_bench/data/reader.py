@@ -193,8 +193,9 @@ class RawReader:
     ``canonical`` (the reader columns), and implement :meth:`open_waveforms`."""
 
     dataset: str = ""
-    preprocess: bool = True  # long raw traces get taper + band-pass; SCSN overrides the loop
     waveform_path: Path
+    #: False for prediction: a trace without a usable polarity label is still read (its label stays INVALID)
+    labels_required: bool = True
 
     meta: pd.DataFrame
     canonical: pd.DataFrame
@@ -227,9 +228,10 @@ class RawReader:
         n = len(traces)
         labels, p = self.labels[sl], self.p_samples[sl]
         reasons = list(reasons)
-        for i in range(n):
-            if not reasons[i] and labels[i] == INVALID:
-                reasons[i] = self.label_reasons[sl][i]
+        if self.labels_required:
+            for i in range(n):
+                if not reasons[i] and labels[i] == INVALID:
+                    reasons[i] = self.label_reasons[sl][i]
         lengths = np.array([-1 if t is None else len(t) for t in traces])
         for i in np.flatnonzero((lengths >= 0) & ~p_in_range(p, lengths)):
             if not reasons[i]:

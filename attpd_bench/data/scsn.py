@@ -30,7 +30,6 @@ def _file_part(path: Path) -> str:
 
 class ScsnReader(RawReader):
     dataset = "scsn"
-    preprocess = False
 
     def __init__(self, source: Path):
         source = Path(source)
@@ -95,7 +94,7 @@ class ScsnReader(RawReader):
                         raise DataError(f"{path}: cannot read X rows {start}-{stop} (truncated file? {exc})") \
                             from None
                     sl = slice(offset + start, offset + stop)
-                    reasons = list(self.label_reasons[sl])
+                    reasons = list(self.label_reasons[sl]) if self.labels_required else [""] * (stop - start)
                     finite = np.isfinite(x).all(axis=1)
                     for i in np.flatnonzero(~finite):
                         reasons[i] = reasons[i] or "NaN or inf samples in the waveform"

@@ -82,5 +82,28 @@ def load_model_file(path):
         raise DataError(f"{path}: not a loadable Keras model ({str(exc).splitlines()[0][:300]})") from None
 
 
+def load_original_weights(path, name: str):
+    """The project's ``name`` architecture with the weights of a file saved by the original code (Keras 2 HDF5:
+    a full ``model.save`` file or a ``_wt`` weights file), loaded layer by layer in topological order."""
+    from pathlib import Path
+
+    import h5py
+
+    from attpd_bench.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    if not h5py.is_hdf5(path):
+        raise DataError(f"{path}: not an HDF5 file (expected a Keras 2 .h5 model or weights file)")
+    model = build_model(name)
+    try:
+        model.load_weights(path)
+    except (ValueError, KeyError, OSError) as exc:
+        raise DataError(f"{path}: does not fit the {model_spec(name).name!r} architecture "
+                        f"({str(exc).splitlines()[0][:200]})") from None
+    return model
+
+
 __all__ = ["ALIASES", "CUSTOM_OBJECTS", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec", "SeqSelfAttention",
-           "build_model", "hyperparameter_names", "load_model_file", "model_spec"]
+           "build_model", "hyperparameter_names", "load_model_file", "load_original_weights", "model_spec"]

@@ -1,0 +1,155 @@
+"""Predict polarities for a canonical store or a raw published layout, streaming in chunks.
+
+Output (CSV or Parquet, by the file's extension): one row per trace with its identifiers (trace, event,
+station), ``p_up``, ``p_down``, ``p_unknown`` (summing to 1), the predicted ``label`` U/D/K and the
+``analyst_label`` where the input has one. Traces that cannot be read (no P pick in range, NaN samples, ...)
+are listed in ``<output>.skipped.csv``, never guessed. Optionally the up/down picks per event are exported in
+SKHASH's polarity CSV (``event_id,network,station,location,channel,p_polarity`` + origin columns when known),
+the input of the HASH / SKHASH focal-mechanism programs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from attpd_bench.data.labels import CLASS_LETTERS, INVALID
+from attpd_bench.data.preprocess import model_windows
+from attpd_bench.data.prepare import open_reader
+from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
+from attpd_bench.errors import DataError
+from attpd_bench.pipeline import as_model_input
+
+ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code")
+ORIGIN_COLUMNS = {"source_latitude_deg": "origin_latitude", "source_longitude_deg": "origin_longitude",
+                  "source_depth_km": "origin_depth_km"}
+
+
+@dataclass
+class PredictReport:
+    written: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    skhash_picks: int = 0
+
+
+def _chunks(source: Path, dataset: str | None, chunk_size: int) -> Iterator[tuple[np.ndarray, pd.DataFrame, list]]:
+    """(waveforms (n, 600), metadata, skipped) from a store or, with ``dataset``, a raw layout."""
+    if (source / MANIFEST_FILE).is_file():
+        store = PolarityStore(source)
+        meta = store.metadata
+        for chunk in store.iter_chunks(None, chunk_size):
+            yield chunk.waveforms, meta.iloc[chunk.rows].reset_index(drop=True), []
+        return
+    if dataset is None:
+        raise DataError(f"{source}: not a canonical store; give --dataset (ins, hinet, scsn, pnw) to read it as a "
+                        f"raw published layout")
+    reader = open_reader(dataset, source)
+    reader.labels_required = False
+    for chunk in reader.chunks(chunk_size):
+        yield chunk.waveforms, chunk.meta, chunk.skipped
+
+
+class _TableWriter:
+    """Appends chunks to a CSV or Parquet file written under a temporary name, renamed when complete."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.parquet = path.suffix.lower() in (".parquet", ".pq")
+        if not self.parquet and path.suffix.lower() not in (".csv", ".gz"):
+            raise DataError(f"{path}: output must end in .csv or .parquet")
+        self.tmp = path.with_name(f".{path.name}.partial")
+        self._pq = None
+        self._first = True
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._pq is None:
+                self._pq = pq.ParquetWriter(self.tmp, table.schema)
+            self._pq.write_table(table)
+        else:
+            frame.to_csv(self.tmp, mode="w" if self._first else "a", header=self._first, index=False)
+        self._first = False
+
+    def close(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+        if self._first:
+            self.write(pd.DataFrame(columns=[*ID_COLUMNS, "p_up", "p_down", "p_unknown", "label"]))
+            if self._pq is not None:
+                self._pq.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def predict_to_file(model, source: Path, output: Path, *, dataset: str | None = None, batch_size: int = 1024,
+                    chunk_size: int = 8192, skhash_out: Path | None = None, min_probability: float = 0.0,
+                    on_chunk: Callable[[int, int | None], None] | None = None) -> PredictReport:
+    source, output = Path(source), Path(output)
+    input_shape = tuple(model.input_shape[1:])
+    report = PredictReport()
+    writer = _TableWriter(output)
+    picks = []
+    start = time.perf_counter()
+    try:
+        for waveforms, meta, skipped in _chunks(source, dataset, chunk_size):
+            report.skipped.extend(skipped)
+            if len(waveforms) == 0:
+                continue
+            out = model.predict(as_model_input(model_windows(waveforms), input_shape), batch_size=batch_size,
+                                verbose=0)
+            probs = np.asarray(out[-1] if isinstance(out, (list, tuple)) else out, dtype=np.float64)
+            frame = meta[[c for c in ID_COLUMNS if c in meta]].copy()
+            frame["p_up"], frame["p_down"], frame["p_unknown"] = probs[:, 0], probs[:, 1], probs[:, 2]
+            pred = probs.argmax(axis=1)
+            frame["label"] = np.asarray(CLASS_LETTERS)[pred]
+            if "label" in meta:
+                analyst = meta["label"].to_numpy()
+                frame["analyst_label"] = np.where(analyst == INVALID, "",
+                                                  np.asarray(CLASS_LETTERS)[np.clip(analyst, 0, 2)])
+            writer.write(frame)
+            report.written += len(frame)
+            if skhash_out is not None:
+                picks.append(_skhash_rows(meta, pred, probs.max(axis=1), min_probability))
+            if on_chunk:
+                on_chunk(report.written, None)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    report.seconds = time.perf_counter() - start
+    if report.skipped:
+        pd.DataFrame(report.skipped, columns=["source_trace_name", "reason"]).to_csv(
+            output.with_name(output.name + ".skipped.csv"), index=False)
+    if skhash_out is not None:
+        table = pd.concat(picks, ignore_index=True) if picks else pd.DataFrame(columns=["event_id"])
+        table.sort_values(["event_id", "network", "station"], kind="stable").to_csv(skhash_out, index=False)
+        report.skhash_picks = len(table)
+    return report
+
+
+def _skhash_rows(meta: pd.DataFrame, pred: np.ndarray, confidence: np.ndarray, min_probability: float):
+    """Up/down picks as SKHASH polarity rows (+1 up, -1 down); unknown or unsure predictions are left out."""
+    keep = (pred < 2) & (confidence >= min_probability)
+    rows = pd.DataFrame({"event_id": meta["source_id"].to_numpy()[keep],
+                         "network": meta["station_network_code"].to_numpy()[keep],
+                         "station": meta["station_code"].to_numpy()[keep], "location": "", "channel": "",
+                         "p_polarity": np.where(pred[keep] == 0, 1, -1)})
+    for src, dst in ORIGIN_COLUMNS.items():
+        if src in meta:
+            rows[dst] = meta[src].to_numpy()[keep]
+    return rows
