@@ -142,7 +142,7 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
     for _ in range(max_rounds):
         champion = alias_version(name, CHAMPION)
         if champion is not None and champion.run_id == run.info.run_id:
-            return _record(Decision(name, run.info.run_id, champion.version, champion.version, metric,
+            return _record(Decision(name, run.info.run_id, str(champion.version), str(champion.version), metric,
                                     candidate_eval.report[metric], candidate_eval.report[metric], 0.0, 0.0, 0.0,
                                     min_gain, CHAMPION, "candidate is already the champion", dry_run,
                                     store.fingerprint), run, store, None)
@@ -155,16 +155,16 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
             champion_eval = evaluate_model(load_model(f"models:/{name}/{champion.version}"), store, "test",
                                            n_boot=0)
         verdict = _decide(metric, min_gain, candidate_eval, champion_eval, n_boot, seed)
-        decision = Decision(name, run.info.run_id, None, champion.version if champion else None, metric,
+        decision = Decision(name, run.info.run_id, None, str(champion.version) if champion else None, metric,
                             verdict["candidate_score"], verdict["champion_score"], verdict["difference"],
                             verdict["ci_low"], verdict["ci_high"], min_gain, verdict["alias"], verdict["reason"],
                             dry_run, store.fingerprint)
         if dry_run:
             return _record(decision, run, store, None)
         version = register(run, name)
-        decision.candidate_version = version.version
+        decision.candidate_version = str(version.version)
         now = alias_version(name, CHAMPION)
-        if (now.version if now else None) != decision.compared_version:
+        if (str(now.version) if now else None) != decision.compared_version:
             continue  # another promotion moved the champion while we evaluated: compare with the new one
         client = MlflowClient()
         for key, value in decision.as_dict().items():
@@ -208,6 +208,6 @@ def log_and_register_imported(model, name: str, dataset: str, source_file: str, 
         log.log_params({"source_file": source_file})
         tracking.log_keras_model(model, input_example, custom_objects)
     version = register(MlflowClient().get_run(log.run_id), name)
-    return run.info.run_id, version.version
+    return log.run_id, str(version.version)
 
 

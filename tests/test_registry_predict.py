@@ -1,0 +1,238 @@
+"""Promotion on the MLflow registry, prediction with the champion, and import of the original code's .h5 files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from attpd_bench import registry, tracking
+from attpd_bench.cli import app
+from attpd_bench.data.preprocess import model_windows
+from attpd_bench.errors import ConfigError
+from attpd_bench.models import CUSTOM_OBJECTS, build_model
+from attpd_bench.train import TrainConfig, fit
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def good_model(training_store):
+    return fit(training_store, TrainConfig(model="pd", epochs=6, batch_size=16, seed=0)).model
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracking.configure(None)
+    return tmp_path
+
+
+def _model_run(model, store, dev_score: float, name: str) -> str:
+    """A finished training run holding ``model``, as `attpd train` would leave it (without the training)."""
+    tags = tracking.standard_tags(model="pd", dataset=store.dataset, store_fingerprint=store.fingerprint, seed=0,
+                                  kind="training")
+    with tracking.run(f"attpd/{store.dataset}", name, tags) as log:
+        log.log_params({"store": str(store.path)})
+        log.log_metrics({"dev_macro_f1": dev_score})
+        example = model_windows(store.arrays("dev").waveforms[:4])[..., None]
+        tracking.log_keras_model(model, example, CUSTOM_OBJECTS)
+        return log.run_id
+
+
+def _alias(name, alias):
+    v = registry.alias_version(name, alias)
+    return None if v is None else str(v.version)
+
+
+def test_promotion_table(training_store, good_model, workdir):
+    name = "attpd-pd-pnw"
+    bad = _model_run(build_model("pd"), training_store, 0.2, "untrained-a")
+    # no champion yet: the best run by dev metric is the candidate and becomes champion
+    first = registry.promote("pd", "pnw", run_id=bad, n_boot=200)
+    assert first.alias == "champion" and first.reason == "no champion yet" and _alias(name, "champion") == "1"
+
+    better = _model_run(good_model, training_store, 0.8, "trained")
+    d = registry.promote("pd", "pnw", n_boot=300)  # best run by dev_macro_f1 is `better`
+    assert d.candidate_run_id == better and d.alias == "champion" and d.ci_low > 0 and d.compared_version == "1"
+    assert _alias(name, "champion") == "2"
+    old = MlflowClient().get_model_version(name, "1")
+    assert old.run_id == bad and old.tags["promotion.alias"] == '"champion"'  # keeps its version and tags
+
+    worse = _model_run(build_model("pd"), training_store, 0.1, "untrained-b")
+    d = registry.promote("pd", "pnw", run_id=worse, n_boot=300)
+    assert d.alias == "challenger" and _alias(name, "champion") == "2" and _alias(name, "challenger") == "3"
+    assert "below min gain" in d.reason or "includes zero" in d.reason
+
+    # dry run: decides, changes nothing
+    versions = len(MlflowClient().search_model_versions(f"name = '{name}'"))
+    d = registry.promote("pd", "pnw", run_id=_model_run(good_model, training_store, 0.7, "copy"), dry_run=True)
+    assert d.dry_run and len(MlflowClient().search_model_versions(f"name = '{name}'")) == versions
+    assert _alias(name, "champion") == "2"
+
+    # the same run twice -> the same version
+    again = registry.promote("pd", "pnw", run_id=better)
+    assert again.candidate_version == "2" and "already the champion" in again.reason
+    assert len(MlflowClient().search_model_versions(f"name = '{name}'")) == versions
+
+    # decision recorded as version tags, a JSON artifact and a promotion run
+    tags = MlflowClient().get_model_version(name, "2").tags
+    assert tags["promotion.alias"] == '"champion"' and "promotion.ci_low" in tags
+    runs = tracking.search_runs("attpd/pnw", "tags.kind = 'promotion'")
+    assert len(runs) == 5
+
+
+def test_racing_promotions_leave_an_evaluated_champion(training_store, good_model, workdir):
+    name = "attpd-pd-pnw"
+    runs = [_model_run(good_model, training_store, 0.8, f"r{i}") for i in range(2)]
+    registry.promote("pd", "pnw", run_id=_model_run(build_model("pd"), training_store, 0.1, "base"), n_boot=100)
+    errors = []
+
+    def go(run_id):
+        try:
+            registry.promote("pd", "pnw", run_id=run_id, n_boot=100)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(r,)) for r in runs]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors
+    champion = registry.alias_version(name, "champion")
+    assert champion.run_id in runs
+    assert champion.tags["promotion.alias"] == '"champion"'  # every champion was evaluated by a promotion
+
+
+def test_promotion_refuses_other_store(stores, training_store, good_model, workdir):
+    run = _model_run(good_model, training_store, 0.5, "x")
+    with pytest.raises(ConfigError, match="fingerprint"):
+        registry.promote("pd", "pnw", run_id=run, store=stores[("pnw", "native")])
+    assert MlflowClient().search_registered_models() == []
+
+
+def test_champion_loads_in_a_fresh_process_and_predict_writes_every_trace(training_store, good_model, workdir):
+    registry.promote("pd", "pnw", run_id=_model_run(good_model, training_store, 0.8, "g"))
+    uri = "models:/attpd-pd-pnw@champion"
+    x = model_windows(training_store.arrays("test").waveforms[:16])[..., None]
+    np.save(workdir / "x.npy", x)
+    code = ("import mlflow, numpy as np; mlflow.set_tracking_uri('sqlite:///mlflow.db'); "
+            f"np.save('p.npy', np.asarray(mlflow.pyfunc.load_model({uri!r}).predict(np.load('x.npy'))))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_allclose(np.load(workdir / "p.npy"), good_model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+    for suffix in ("csv", "parquet"):
+        out = workdir / f"pred.{suffix}"
+        result = runner.invoke(app, ["predict", "--model-uri", uri, "--input", str(training_store.path),
+                                     "--output", str(out), "--skhash-out", str(workdir / "pol.csv")])
+        assert result.exit_code == 0, result.output
+        table = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
+        assert len(table) == len(training_store)
+        np.testing.assert_allclose(table[["p_up", "p_down", "p_unknown"]].sum(axis=1), 1.0, atol=1e-5)
+        assert set(table["label"]) <= {"U", "D", "K"}
+        assert table["source_trace_name"].tolist() == training_store.metadata["source_trace_name"].tolist()
+    pol = pd.read_csv(workdir / "pol.csv")
+    ud = (table["label"] != "K").sum()
+    assert len(pol) == ud and set(pol["p_polarity"]) <= {1, -1}
+    assert {"event_id", "network", "station", "p_polarity", "origin_latitude"} <= set(pol.columns)
+
+
+def test_predict_raw_layout_lists_bad_traces(raw_regions, good_model, workdir):
+    folder = workdir / "raw"
+    shutil.copytree(raw_regions[("pnw", "native")], folder)
+    import h5py
+
+    meta = pd.read_csv(folder / "comcat_metadata.csv", dtype=str, keep_default_na=False)
+    bucket, row = meta["trace_name"][0].split("$")
+    with h5py.File(folder / "comcat_waveforms.hdf5", "a") as h5:
+        h5[f"data/{bucket}"][int(row.split(",")[0]), 2, 5000] = np.nan
+    good_model.save(workdir / "m.keras")
+    out = workdir / "raw.csv"
+    result = runner.invoke(app, ["predict", "--model-uri", str(workdir / "m.keras"), "--input", str(folder),
+                                 "--dataset", "pnw", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, keep_default_na=False)
+    skipped = pd.read_csv(workdir / "raw.csv.skipped.csv")
+    assert skipped["source_trace_name"].tolist() == [meta["trace_name"][0]]
+    assert len(table) == len(meta) - 1  # the blank-polarity trace is predicted too, its analyst label blank
+    blank = meta.loc[meta["trace_P_polarity"] == "", "trace_name"]
+    assert (table.set_index("source_trace_name").loc[blank, "analyst_label"] == "").all()
+
+
+def test_predict_bad_inputs(raw_regions, good_model, workdir):
+    result = runner.invoke(app, ["predict", "--model-uri", "models:/attpd-pd-nowhere@champion", "--input", "x",
+                                 "--output", "y.csv"])
+    assert result.exit_code == 1 and "cannot load model 'models:/attpd-pd-nowhere@champion'" in result.output
+    folder = workdir / "raw"
+    shutil.copytree(raw_regions[("pnw", "native")], folder)
+    meta = pd.read_csv(folder / "comcat_metadata.csv")
+    meta.drop(columns="trace_P_arrival_sample").to_csv(folder / "comcat_metadata.csv", index=False)
+    good_model.save(workdir / "m.keras")
+    result = runner.invoke(app, ["predict", "--model-uri", str(workdir / "m.keras"), "--input", str(folder),
+                                 "--dataset", "pnw", "--output", str(workdir / "o.csv")])
+    assert result.exit_code == 1 and "missing column(s) 'trace_P_arrival_sample'" in result.output
+    assert not (workdir / "o.csv").exists()
+
+
+ORIGINAL_WRITER = textwrap.dedent("""
+    import os, sys
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"  # Keras 2 (tf-keras), as the original code ran
+    import numpy as np
+    from tensorflow import keras
+    from tensorflow.keras.layers import Input, Dense, Flatten, Conv1D, MaxPooling1D, BatchNormalization
+    from keras_self_attention import SeqSelfAttention
+
+    # bulid_pd_model of the original code, layer for layer
+    inp = Input(shape=(400, 1), name="input")
+    x = inp
+    for filters, kernel in ((16, 5), (32, 3), (64, 3)):
+        x = Conv1D(filters, kernel, padding="same", activation="relu")(x)
+        x = MaxPooling1D(2)(x)
+        x = BatchNormalization()(x)
+    x = keras.layers.LSTM(units=128, return_sequences=True)(x)
+    at_x, wt = SeqSelfAttention(return_attention=True, attention_width=20, attention_activation="relu",
+                                name="Atten")(x)
+    x = Dense(128, activation="relu")(Flatten()(at_x))
+    model = keras.models.Model(inp, Dense(3, activation="softmax", name="po")(x))
+    # move BatchNormalization statistics away from their initial values so the check is not trivial
+    for layer in model.layers:
+        if isinstance(layer, BatchNormalization):
+            w = layer.get_weights()
+            layer.set_weights([w[0] * 1.5, w[1] + 0.1, w[2] + 0.2, w[3] * 2.0])
+    model.save("pd_model_scsn.h5")
+    model.save_weights("pd_model_scsn_wt.h5")
+    x = np.random.default_rng(0).standard_normal((16, 400, 1)).astype("float32")
+    np.save("x.npy", x)
+    np.save("p.npy", model.predict(x, verbose=0))
+""")
+
+
+def test_import_h5_round_trip(workdir):
+    done = subprocess.run([sys.executable, "-c", ORIGINAL_WRITER], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    x, expected = np.load(workdir / "x.npy"), np.load(workdir / "p.npy")
+    for version, file in (("1", "pd_model_scsn.h5"), ("2", "pd_model_scsn_wt.h5")):
+        result = runner.invoke(app, ["import-h5", "--file", str(workdir / file), "--model", "bulid_pd_model",
+                                     "--dataset", "scsn"])
+        assert result.exit_code == 0, result.output
+        model = tracking.load_keras_model(f"models:/attpd-pd-scsn/{version}")
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+    # an .h5 of another architecture: clear error, nothing registered
+    result = runner.invoke(app, ["import-h5", "--file", str(workdir / "pd_model_scsn.h5"), "--model", "ross",
+                                 "--dataset", "scsn"])
+    assert result.exit_code == 1 and "does not fit the 'ross' architecture" in result.output
+    assert [m.name for m in MlflowClient().search_registered_models()] == ["attpd-pd-scsn"]
+    (workdir / "junk.h5").write_text("not hdf5")
+    result = runner.invoke(app, ["import-h5", "--file", str(workdir / "junk.h5"), "--model", "pd",
+                                 "--dataset", "scsn"])
+    assert result.exit_code == 1 and "not an HDF5 file" in result.output
