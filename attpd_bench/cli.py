@@ -481,6 +481,26 @@ def import_h5(
     console.print(f"imported {file} as run {run_id}, registered {name} version {version}")
 
 
+# ------------------------------------------------------------------------------------------- demo
+@command(app, "demo")
+def demo(
+    quick: Annotated[bool, typer.Option(help="The short version (a few minutes).")] = False,
+    workdir: Annotated[Path, typer.Option(help="Folder for data, stores, mlflow.db and optuna.journal.")] =
+    Path("attpd-work"),
+    seed: Annotated[int, typer.Option(help="Seed of the whole demo.")] = 0,
+    n_events: Annotated[Optional[int], typer.Option(help="Override: events per region.")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Override: trials per study.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Override: epochs per training run.")] = None,
+):
+    """Synthesise four regions, prepare, tune PD, train PD and Ross, transfer matrices, promote champions."""
+    from attpd_bench.demo import SIZES, run_demo
+
+    size = SIZES["quick" if quick else "default"]
+    size = dataclasses.replace(size, **{k: v for k, v in (("n_events", n_events), ("trials", trials),
+                                                          ("epochs", epochs)) if v is not None})
+    run_demo(workdir, quick=quick, seed=seed, size=size)
+
+
 def main() -> None:  # console-script entry point
     app()
 
