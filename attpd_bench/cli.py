@@ -430,20 +430,12 @@ def predict(
 ):
     """Polarity probabilities and labels per trace; bad traces listed, never guessed. Logged as a run."""
     from attpd_bench import tracking
-    from attpd_bench.evaluate import load_model
-    from attpd_bench.predict import predict_to_file
+    from attpd_bench.predict import predict_and_log
 
     tracking.configure(tracking_uri)
-    model = load_model(model_uri)
     with progress("predict") as update:
-        report = predict_to_file(model, input, output, dataset=dataset, batch_size=batch_size,
+        report = predict_and_log(model_uri, input, output, dataset=dataset, batch_size=batch_size,
                                  skhash_out=skhash_out, min_probability=min_probability, on_chunk=update)
-    tags = tracking.standard_tags(model=None, dataset=dataset, store_fingerprint=None, seed=None, kind="prediction",
-                                  predicted_model_uri=model_uri)
-    with tracking.run(tracking.experiment_name("predict"), None, tags) as log:
-        log.log_params({"model_uri": model_uri, "input": str(input), "output": str(output)})
-        log.log_metrics({"traces_written": report.written, "traces_skipped": len(report.skipped),
-                         "traces_per_s": report.written / max(report.seconds, 1e-9)})
     console.print(f"{report.written} traces predicted into {output} ({report.written / max(report.seconds, 1e-9):,.0f}"
                   f" traces/s); {len(report.skipped)} skipped"
                   + (f" (listed in {output.name}.skipped.csv)" if report.skipped else "")

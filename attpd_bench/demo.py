@@ -95,8 +95,7 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
     minutes = (time.perf_counter() - started) / 60
     summary = {"workdir": str(workdir), "minutes": minutes, "studies": studies, "transfer": result,
                "champions": champions,
-               "mlflow_ui": f"mlflow ui --backend-store-uri sqlite:///{workdir / 'mlflow.db'} "
-                            f"--default-artifact-root {workdir / 'mlruns'}",
+               "mlflow_ui": f"mlflow ui --backend-store-uri sqlite:///{workdir / 'mlflow.db'}",
                "optuna_dashboard": f"optuna-dashboard {workdir / T.DEFAULT_STORAGE}"}
     _print_summary(summary)
     return summary

@@ -153,3 +153,19 @@ def _skhash_rows(meta: pd.DataFrame, pred: np.ndarray, confidence: np.ndarray, m
         if src in meta:
             rows[dst] = meta[src].to_numpy()[keep]
     return rows
+
+
+def predict_and_log(model_uri: str, source: Path, output: Path, **options) -> PredictReport:
+    """:func:`predict_to_file` with the model loaded from ``model_uri``, recorded as a run in ``attpd/predict``."""
+    from attpd_bench import tracking
+    from attpd_bench.evaluate import load_model
+
+    model = load_model(model_uri)
+    tags = tracking.standard_tags(model=None, dataset=options.get("dataset"), store_fingerprint=None, seed=None,
+                                  kind="prediction", predicted_model_uri=model_uri)
+    with tracking.run(tracking.experiment_name("predict"), None, tags) as log:
+        log.log_params({"model_uri": model_uri, "input": str(source), "output": str(output)})
+        report = predict_to_file(model, source, output, **options)
+        log.log_metrics({"traces_written": report.written, "traces_skipped": len(report.skipped),
+                         "traces_per_s": report.written / max(report.seconds, 1e-9)})
+    return report

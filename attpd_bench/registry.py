@@ -60,7 +60,10 @@ def register(run, name: str):
     try:
         client.get_registered_model(name)
     except MlflowException:
-        client.create_registered_model(name, tags={"project": "attpd-bench"})
+        try:
+            client.create_registered_model(name, tags={"project": "attpd-bench"})
+        except MlflowException:  # created by a concurrent promotion in the meantime
+            client.get_registered_model(name)
     existing = client.search_model_versions(f"name = '{name}' and run_id = '{run.info.run_id}'")
     if existing:
         return sorted(existing, key=lambda v: int(v.version))[0]

@@ -22,8 +22,9 @@ from typing import Iterator
 import mlflow
 import numpy as np
 from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from attpd_bench.errors import TrackingError
 
@@ -149,8 +150,18 @@ class RunLogger:
             warnings.simplefilter("ignore")  # "source can be interpreted in multiple ways": a local path
             ds = mlflow.data.from_pandas(frame, source=str(store.path.resolve()), targets="label",
                                          name=f"{store.dataset}-store", digest=store.fingerprint[:16])
-        self._client.log_inputs(self.run_id, datasets=[DatasetInput(ds._to_mlflow_entity(), tags=[
-            InputTag("mlflow.data.context", context), InputTag("fingerprint", store.fingerprint)])])
+        inputs = [DatasetInput(ds._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", context),
+                                                             InputTag("fingerprint", store.fingerprint)])]
+        for attempt in range(5):
+            try:
+                self._client.log_inputs(self.run_id, datasets=inputs)
+                return
+            except MlflowException:
+                # parallel workers logging the same store race to insert its dataset row; the loser retries
+                # and finds it
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def log_figure(self, fig, artifact_file: str) -> None:
         from attpd_bench.plots import close
@@ -212,10 +223,6 @@ def load_keras_model(model_uri: str):
         return mlflow.tensorflow.load_model(model_uri)
     except Exception as exc:
         raise TrackingError(f"cannot load model {model_uri!r}: {str(exc).splitlines()[0][:300]}") from None
-
-
-def client() -> MlflowClient:
-    return MlflowClient()
 
 
 def search_runs(experiment: str, filter_string: str = "", order_by: list[str] | None = None,

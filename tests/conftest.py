@@ -15,6 +15,14 @@ from attpd_bench.data.synth import write_region
 LAYOUTS = [("ins", "native"), ("ins", "seisbench"), ("hinet", "native"), ("scsn", "native"), ("pnw", "native")]
 
 
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A fresh working folder: the embedded MLflow database and Optuna journal land here."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def raw_regions(tmp_path_factory):
     """{(region, layout): folder} with ~100-250 traces each."""

@@ -30,6 +30,9 @@ def test_event_split_groups_events_and_is_deterministic():
 
 def test_small_event_counts_still_fill_every_split():
     assert set(event_split(["a", "b", "c"], 0)) == {"train", "dev", "test"}
+    assert set(event_split(["a", "b"], 0, (0.9, 0.1, 0.0))) == {"train", "dev"}  # no test asked for, none made
+    split = carve_dev(["a", "a", "b", "c"], ["train", "train", "train", "test"], 0)
+    assert (split == "dev").sum() >= 1 and split[3] == "test"
 
 
 def test_carve_dev_keeps_test_and_groups_events():

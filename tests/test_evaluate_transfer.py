@@ -17,12 +17,6 @@ from attpd_bench.transfer import run_transfer
 runner = CliRunner()
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path
-
 
 def test_evaluate_a_model_file(stores, workdir):
     store = stores[("hinet", "native")]

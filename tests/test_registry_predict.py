@@ -30,11 +30,9 @@ def good_model(training_store):
 
 
 @pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+def workdir(workdir):
     tracking.configure(None)
-    return tmp_path
+    return workdir
 
 
 def _model_run(model, store, dev_score: float, name: str) -> str:

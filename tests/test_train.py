@@ -20,12 +20,6 @@ from attpd_bench.train import TrainConfig, fit, score_split
 runner = CliRunner()
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path
-
 
 def _runs(experiment: str):
     client = MlflowClient()

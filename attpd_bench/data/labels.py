@@ -56,9 +56,3 @@ def labels_from_hinet_status(values) -> np.ndarray:
 def label_names(labels: np.ndarray) -> np.ndarray:
     """0/1/2 -> 'up'/'down'/'unknown'."""
     return np.asarray(CLASS_NAMES, dtype=object)[np.asarray(labels, dtype=int)]
-
-
-def label_from_name(names) -> np.ndarray:
-    """'up'/'down'/'unknown' -> 0/1/2 (INVALID otherwise)."""
-    lookup = {n: i for i, n in enumerate(CLASS_NAMES)}
-    return np.array([lookup.get(str(n), INVALID) for n in names], dtype=np.int8)

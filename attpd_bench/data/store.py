@@ -63,8 +63,10 @@ def event_split(source_ids, seed: int, fractions=(0.8, 0.1, 0.1)) -> np.ndarray:
     order = np.random.default_rng(seed).permutation(n)
     n_dev = int(round(fractions[1] * n))
     n_test = int(round(fractions[2] * n))
-    if n >= 3:  # every split gets at least one event when there are enough
-        n_dev, n_test = max(n_dev, 1), max(n_test, 1)
+    wanted = sum(f > 0 for f in fractions)
+    if n >= wanted:  # every split asked for gets at least one event when there are enough
+        n_dev = max(n_dev, 1) if fractions[1] > 0 else 0
+        n_test = max(n_test, 1) if fractions[2] > 0 else 0
     event_split_of = np.empty(n, dtype=object)
     event_split_of[order[: n - n_dev - n_test]] = "train"
     event_split_of[order[n - n_dev - n_test: n - n_test]] = "dev"

@@ -26,3 +26,17 @@ class SeqSelfAttention(_LibrarySeqSelfAttention):
             self._kernels_built += 1
             initializer = initializer.__class__.from_config(config)
         return super().add_weight(*args, initializer=initializer, **kwargs)
+
+
+def attention_polarity_head(x, *, lstm_units: int, attention_units: int, attention_width: int, dense_units: int,
+                            classes: int):
+    """LSTM -> SeqSelfAttention 'Atten' (relu) -> Flatten -> Dense -> 'po' softmax: the head PD and PD2D share.
+
+    Returns ``(attended sequence, polarity output)``."""
+    from keras import layers
+
+    x = layers.LSTM(units=lstm_units, return_sequences=True)(x)
+    attended, _ = SeqSelfAttention(units=attention_units, return_attention=True, attention_width=attention_width,
+                                   attention_activation="relu", name="Atten")(x)
+    x = layers.Dense(dense_units, activation="relu")(layers.Flatten()(attended))
+    return attended, layers.Dense(classes, activation="softmax", name="po")(x)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from attpd_bench.models.attention import SeqSelfAttention
+from attpd_bench.models.attention import attention_polarity_head
 
 
 def build_pd(input_shape=(400, 1), classes: int = 3, dense_units: int = 128, lstm_units: int = 128,
@@ -20,10 +20,6 @@ def build_pd(input_shape=(400, 1), classes: int = 3, dense_units: int = 128, lst
         x = layers.Conv1D(n_filters, kernel, padding="same", activation="relu")(x)
         x = layers.MaxPooling1D(2)(x)
         x = layers.BatchNormalization()(x)
-    x = layers.LSTM(units=lstm_units, return_sequences=True)(x)
-    x, _ = SeqSelfAttention(units=attention_units, return_attention=True, attention_width=attention_width,
-                            attention_activation="relu", name="Atten")(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(dense_units, activation="relu")(x)
-    out = layers.Dense(classes, activation="softmax", name="po")(x)
+    _, out = attention_polarity_head(x, lstm_units=lstm_units, attention_units=attention_units,
+                                     attention_width=attention_width, dense_units=dense_units, classes=classes)
     return keras.Model(inp, out, name="pd")

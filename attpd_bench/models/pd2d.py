@@ -7,7 +7,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from attpd_bench.models.attention import SeqSelfAttention
+from attpd_bench.models.attention import attention_polarity_head
 
 
 def _conv_bn(x, filters: int, kernel, strides):
@@ -27,10 +27,6 @@ def build_pd2d(input_shape=(400, 1, 1), classes: int = 3, nb_filter: int = 8, ke
         if depth < depths - 1:
             net = _conv_bn(net, filters, kernel_size, (4, 1))
     net = layers.Reshape((net.shape[1], net.shape[3]))(net)
-    net = layers.LSTM(units=filters, return_sequences=True)(net)
-    att, _ = SeqSelfAttention(units=attention_units, return_attention=True, attention_width=attention_width,
-                              attention_activation="relu", name="Atten")(net)
-    x = layers.Flatten()(att)
-    x = layers.Dense(dense_units, activation="relu")(x)
-    out = layers.Dense(classes, activation="softmax", name="po")(x)
+    _, out = attention_polarity_head(net, lstm_units=filters, attention_units=attention_units,
+                                     attention_width=attention_width, dense_units=dense_units, classes=classes)
     return keras.Model(inp, out, name="pd2d")

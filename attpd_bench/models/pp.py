@@ -21,6 +21,8 @@ def build_pp(input_shape=(400, 1), classes: int = 3, filter_size: int = 3, filte
     x = layers.LSTM(units=lstm_units or filters[2] * 2, return_sequences=True)(x)
     att, _ = SeqSelfAttention(units=attention_units, return_attention=True, attention_width=attention_width,
                               attention_activation="relu", name="Atten")(x)
+    # the decoder's layers come before the polarity head, as in the original: a Keras 2 weights file is read in
+    # this layer order (which is why the head shared by PD and PD2D is not used here)
     y = att
     for n_filters in reversed(filters):
         y = layers.UpSampling1D(2)(y)
