@@ -87,7 +87,18 @@ def training_dataset(store: PolarityStore, split: str, config: PipelineConfig, i
     if len(rows) == 0:
         raise DataError(f"{store.path}: the {split!r} split is empty")
     n = len(rows) * (2 if config.flip else 1)
-    if len(rows) * STORE_SAMPLES * 4 / 2**30 <= config.max_in_memory_gb:
+    in_memory = len(rows) * STORE_SAMPLES * 4 / 2**30 <= config.max_in_memory_gb
+    if in_memory and config.time_shift == 0:
+        # fixed windows: computed once, so an epoch costs no more than fitting arrays already in memory
+        arrays = store.arrays(split)
+        waveforms, labels = (flip_augment(arrays.waveforms, arrays.labels) if config.flip
+                             else (arrays.waveforms, arrays.labels))
+        x = as_model_input(model_windows(waveforms), input_shape)
+        y = np.eye(N_CLASSES, dtype=np.float32)[labels]
+        ds = tf.data.Dataset.from_tensor_slices((x, (pick_target(0, len(x)), y) if with_pick else y))
+        ds = ds.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True).batch(config.batch_size)
+        return ds.prefetch(tf.data.AUTOTUNE), n
+    if in_memory:
         arrays = store.arrays(split)
         source = _in_memory(arrays.waveforms, arrays.labels, config)
     else:

@@ -13,9 +13,12 @@ WORK = Path(os.environ.get("ATTPD_BENCH_WORK", ROOT / "benchmarks" / "_work"))
 
 
 def run_child(code: str) -> dict:
-    """Run ``code`` in a fresh Python; it must print one JSON line last. Adds the child's peak RSS (MB)."""
-    wrapped = code + "\nimport resource, json as _j\nprint(_j.dumps({'peak_rss_mb': " \
-                     "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    """Run ``code`` in a fresh Python; it must print one JSON line last. Adds the child's peak RSS (MB).
+
+    The peak is VmHWM of the child's own address space: ``ru_maxrss`` would include the parent's peak, which
+    Linux carries over the fork into the exec'd child."""
+    wrapped = code + "\nimport json as _j, re as _re\nprint(_j.dumps({'peak_rss_mb': int(_re.search(" \
+                     "r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024}))\n"
     out = subprocess.run([sys.executable, "-c", wrapped], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     if out.returncode != 0:
