@@ -494,6 +494,13 @@ def demo(
 
 
 def main() -> None:  # console-script entry point
+    import warnings
+
+    # keep the console readable: TensorFlow's C++ start-up chatter and three known, harmless library warnings
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for pattern in ("Hint: Inferred schema contains integer", "`shuffle=True` was passed",
+                    "The specified dataset source can be interpreted"):
+        warnings.filterwarnings("ignore", message=pattern)
     app()
 
 
