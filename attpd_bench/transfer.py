@@ -110,8 +110,8 @@ def run_transfer(models: list[str], stores: dict[str, PolarityStore], base: Trai
                                     for part, v in zip(("in_domain", "out_of_domain", "gap"),
                                                        _summary(matrices[m][k]))} for m in models}).T
         difference = _paired(models, names, stores, preds, metric, n_boot, seed) if len(models) >= 2 else None
-        _log_outputs(parent, models, names, matrices, summary, difference, metric)
-    result = TransferResult(parent_id, names, matrices, summary, difference, training_runs, reused)
+        result = TransferResult(parent_id, names, matrices, summary, difference, training_runs, reused)
+        _log_outputs(parent, result, metric)
     return result
 
 
@@ -152,19 +152,19 @@ def markdown_report(result: TransferResult, metric: str = "macro_f1") -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _log_outputs(log: tracking.RunLogger, models, names, matrices, summary, difference, metric) -> None:
-    for model in models:
+def _log_outputs(log: tracking.RunLogger, result: TransferResult, metric: str) -> None:
+    names = result.names
+    for model, by_metric in result.matrices.items():
         for key in MATRIX_METRICS:
-            log.log_text(matrices[model][key].to_csv(), f"matrices/{model}_{key}.csv")
-            log.log_figure(plots.matrix_heatmap(matrices[model][key], names, names, f"{model}: {key}"),
-                                f"figures/{model}_{key}.png")
-        log.log_metrics({f"{model}_{k}": v for k, v in summary.loc[model].items()})
-    log.log_text(summary.to_csv(), "matrices/summary.csv")
-    if difference is not None:
-        a, b = difference["model_a"].iloc[0], difference["model_b"].iloc[0]
-        log.log_text(difference.to_csv(index=False), f"matrices/{a}_minus_{b}.csv")
-        pivot = difference.pivot(index="source", columns="target", values="difference").loc[names, names]
-        log.log_figure(plots.matrix_heatmap(pivot, names, names, f"{a} - {b}: {metric}", fmt="{:+.3f}",
-                                                 diverging=True), f"figures/{a}_minus_{b}.png")
-    result = TransferResult("", names, matrices, summary, difference)
+            log.log_text(by_metric[key].to_csv(), f"matrices/{model}_{key}.csv")
+            log.log_figure(plots.matrix_heatmap(by_metric[key], names, names, f"{model}: {key}"),
+                           f"figures/{model}_{key}.png")
+        log.log_metrics({f"{model}_{k}": v for k, v in result.summary.loc[model].items()})
+    log.log_text(result.summary.to_csv(), "matrices/summary.csv")
+    if result.difference is not None:
+        d = result.difference
+        a, b = d["model_a"].iloc[0], d["model_b"].iloc[0]
+        log.log_text(d.to_csv(index=False), f"matrices/{a}_minus_{b}.csv")
+        log.log_figure(plots.matrix_heatmap(result.difference_matrix(), names, names, f"{a} - {b}: {metric}",
+                                            fmt="{:+.3f}", diverging=True), f"figures/{a}_minus_{b}.png")
     log.log_text(markdown_report(result, metric), "matrices/transfer.md")
