@@ -10,7 +10,6 @@ study's user attributes; every other worker (and every rerun) finds it there.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import random

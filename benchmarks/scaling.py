@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import time
 
 from _common import WORK, markdown_table, run_child
 
