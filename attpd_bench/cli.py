@@ -152,9 +152,11 @@ def train(
     batch_size: BatchSize = 1024,
     learning_rate: LearningRate = 0.001,
     patience: Patience = 20,
-    monitor: Annotated[Optional[str], typer.Option(help="Early-stopping metric on the dev split "
+    monitor: Annotated[Optional[str], typer.Option(help="Early-stopping metric on the dev split: val_loss, "
+                                                        "val_accuracy, val_macro_f1 or val_sign_accuracy "
                                                         "[default: val_accuracy; pp: val_loss].")] = None,
-    monitor_mode: Annotated[Optional[str], typer.Option(help="max or min [default: max; pp: min].")] = None,
+    monitor_mode: Annotated[Optional[str], typer.Option(help="max or min [default: min for a loss, else "
+                                                              "max].")] = None,
     loss: Annotated[Optional[str], typer.Option(help="Polarity loss [default: categorical_crossentropy].")] = None,
     augment: Augment = True,
     time_shift: TimeShift = 0,
@@ -303,8 +305,9 @@ def tune(
     seed: Annotated[int, typer.Option(help="Seed of each trial's training.")] = 0,
     refit: Annotated[bool, typer.Option(help="Train the best configuration as a normal run afterwards.")] = False,
     study_name: Annotated[Optional[str], typer.Option(help="Study name [<dataset>-<model>].")] = None,
-    worker_index: Annotated[int, typer.Option(help="Distinct per host when several hosts join one study: "
-                                                   "keeps their samplers from proposing the same trials.")] = 0,
+    worker_index: Annotated[int, typer.Option(help="Distinct per host when several hosts join one study "
+                                                   "(0, 1, ...): keeps their samplers, and those of their "
+                                                   "--workers, from proposing the same trials.")] = 0,
     tracking_uri: TrackingUri = None,
 ):
     """Run an Optuna study (`<dataset>-<model>`): every trial a child MLflow run of the study's parent run."""
@@ -326,32 +329,14 @@ def _tune(study, model, store, n_trials, timeout, workers, storage, seed, refit,
         raise ConfigError("attpd tune needs --study and --store (or use `attpd tune show`)")
     spec = dataclasses.replace(T.load_study_spec(study), name=study_name)
     opened = PolarityStore(store)
-    if spec.dataset != opened.dataset:
-        raise ConfigError(f"{study} is a study for {spec.dataset!r} but {store} holds {opened.dataset!r}")
-    if workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {workers}")
-    tracking.configure(tracking_uri)
-    trials = n_trials or spec.n_trials
-    if workers > 1:
-        # the study, the MLflow database and the parent run exist before any worker starts
-        T.open_study(spec, model, opened, T.open_storage(storage))
-        args = ["--study", str(study), "--model", model, "--store", str(store), "--seed", str(seed),
-                "--tracking-uri", tracking.configure(tracking_uri)]
-        args += ["--storage", storage] if storage else []
-        args += ["--study-name", study_name] if study_name else []
-        args += ["--timeout", str(timeout)] if timeout else []
-        T.run_workers(args, trials, workers)
-        result = T.open_study(spec, model, opened, T.open_storage(storage))[0]
-    else:
-        result = T.optimize(spec, model, opened, storage, n_trials=trials, timeout=timeout or spec.timeout_s,
-                            seed=seed, worker_index=worker_index)
-    if os.environ.get(T.WORKER_ENV):
-        return
-    _print_study(T.summarise(result))
-    if refit:
-        outcome = T.refit(spec, model, opened, result, seed)
-        console.print(f"refit run {outcome.run_id}: dev macro-F1 {outcome.dev.report['macro_f1']:.4f}, "
-                      f"model {outcome.model_uri}")
+    uri = tracking.configure(tracking_uri)
+    result = T.tune(spec, model, opened, uri, storage=storage, n_trials=n_trials, timeout=timeout,
+                    workers=workers, host_index=worker_index, seed=seed, refit_best=refit)
+    if result.summary is not None:
+        _print_study(result.summary)
+    if result.refit is not None:
+        console.print(f"refit run {result.refit.run_id}: dev macro-F1 {result.refit.dev.report['macro_f1']:.4f}, "
+                      f"best epoch {result.refit.fit.best_epoch + 1}, model {result.refit.model_uri}")
 
 
 @command(tune_app, "show")
@@ -363,19 +348,12 @@ def tune_show(
     tracking_uri: TrackingUri = None,
 ):
     """Best trials, parameter importances and figures of a study (figures also logged to its parent run)."""
-    import optuna
-
     from attpd_bench import tracking
     from attpd_bench import tune as T
-    from attpd_bench.errors import ConfigError
 
     spec = dataclasses.replace(T.load_study_spec(study), name=study_name)
     tracking.configure(tracking_uri)
-    try:
-        loaded = optuna.load_study(study_name=spec.study_name(model), storage=T.open_storage(storage))
-    except KeyError:
-        raise ConfigError(f"no study named {spec.study_name(model)!r} in {storage or T.DEFAULT_STORAGE}") from None
-    _print_study(T.summarise(loaded))
+    _print_study(T.summarise(T.load_existing_study(spec, model, storage)))
 
 
 def _print_study(summary: dict) -> None:
@@ -397,19 +375,24 @@ def promote(
     dataset: Annotated[str, typer.Option(help="Data set of the registered model attpd-<model>-<dataset>.")],
     run_id: Annotated[Optional[str], typer.Option(help="Candidate run [the best finished run by dev metric].")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Store to compare on [the candidate's own].")] = None,
-    metric: Annotated[str, typer.Option(help="macro_f1, accuracy or sign_accuracy.")] = "macro_f1",
+    metric: Annotated[str, typer.Option(help="macro_f1 or accuracy (sign_accuracy is refused: abstaining "
+                                             "raises it).")] = "macro_f1",
     min_gain: Annotated[float, typer.Option(help="Smallest improvement over the champion that moves it.")] = 0.0,
+    min_score: Annotated[Optional[float], typer.Option(help="Smallest test score a champion must reach, besides "
+                                                            "beating the majority-class baseline.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates of the paired difference.")] = 1000,
     dry_run: Annotated[bool, typer.Option(help="Decide and report, change nothing in the registry.")] = False,
     tracking_uri: TrackingUri = None,
 ):
-    """Register a candidate and move the `champion` alias only if it beats the champion significantly."""
+    """Register a candidate; it becomes `champion` only if it beats the majority-class baseline and the
+    champion significantly (paired event bootstrap on the test split), else `challenger`."""
     from attpd_bench import registry, tracking
     from attpd_bench.data.store import PolarityStore
 
     tracking.configure(tracking_uri)
     decision = registry.promote(model, dataset, run_id=run_id, store=PolarityStore(store) if store else None,
-                                metric=metric, min_gain=min_gain, dry_run=dry_run, n_boot=n_boot)
+                                metric=metric, min_gain=min_gain, min_score=min_score, dry_run=dry_run,
+                                n_boot=n_boot)
     table = Table("field", "value", title=f"promotion of {decision.name}{' (dry run)' if dry_run else ''}")
     for key, value in decision.as_dict().items():
         table.add_row(key, _fmt(value))
@@ -483,14 +466,17 @@ def demo(
     n_events: Annotated[Optional[int], typer.Option(help="Override: events per region.")] = None,
     trials: Annotated[Optional[int], typer.Option(help="Override: trials per study.")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Override: epochs per training run.")] = None,
+    tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI [the workdir's own mlflow.db; "
+                                                             "MLFLOW_TRACKING_URI is not followed].")] = None,
 ):
-    """Synthesise four regions, prepare, tune PD, train PD and Ross, transfer matrices, promote champions."""
+    """The user's day on four synthetic regions: studies for PD and Ross, untuned and tuned runs promoted
+    through the gate, transfer matrices, summary.md."""
     from attpd_bench.demo import SIZES, run_demo
 
     size = SIZES["quick" if quick else "default"]
     size = dataclasses.replace(size, **{k: v for k, v in (("n_events", n_events), ("trials", trials),
                                                           ("epochs", epochs)) if v is not None})
-    run_demo(workdir, quick=quick, seed=seed, size=size)
+    run_demo(workdir, quick=quick, seed=seed, size=size, tracking_uri=tracking_uri)
 
 
 def main() -> None:  # console-script entry point

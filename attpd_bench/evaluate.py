@@ -82,7 +82,8 @@ def log_evaluation(evaluation: Evaluation, model_uri: str, run_name: str | None 
     tags = tracking.standard_tags(model=None, dataset=store.dataset, store_fingerprint=store.fingerprint,
                                   seed=None, evaluated_model_uri=model_uri, kind="evaluation")
     with tracking.run(tracking.experiment_name("evaluate", store.dataset), run_name, tags) as log:
-        log.log_params({"model_uri": model_uri, "split": evaluation.split, "store": str(store.path)})
+        log.log_params({"model_uri": model_uri, "split": evaluation.split,
+                        "store": str(store.path.resolve())})
         log.log_store_input(store, context="evaluation")
         prefix = f"{evaluation.split}_"
         log.log_metrics({k: v for k, v in evaluation.report.items() if k not in ("confusion", "undefined")},

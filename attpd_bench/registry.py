@@ -1,10 +1,14 @@
 """Registered models ``attpd-<model>-<dataset>`` and gated promotion with the ``champion`` / ``challenger``
 aliases (stages are not used).
 
-Promotion: the candidate (a given run, or the finished training run with the best dev metric) is evaluated
-against the current champion on the same store's test split. The champion alias moves only if the candidate
-wins by at least ``min_gain`` and the paired event-bootstrap interval of the difference lies above zero;
-otherwise the candidate becomes ``challenger``. The decision goes into the version's tags, a JSON artifact and
+Promotion: the candidate (a given run of ``model`` on ``dataset``, or the finished training run with the best
+dev metric) is evaluated on the data set's store, test split. It must first pass the gate: beat the
+majority-class baseline (the test split's most frequent label, predicted for every trace) by the paired rule
+below, and reach ``min_score`` if one is given. Then it is compared with the current champion: the champion
+alias moves only if the candidate wins by at least ``min_gain`` and the paired event-bootstrap interval of the
+difference lies above zero; otherwise the candidate becomes ``challenger``. Ranking metrics are macro-F1 and
+accuracy: sign accuracy is refused because it is computed on the traces a model calls up or down only, so a
+model that abstains ("unknown") raises it. The decision goes into the version's tags, a JSON artifact and
 a ``promotion`` run. An alias is only ever set on a version that this promotion evaluated: if the champion
 moved while we were evaluating (another promotion), we compare again against the new one.
 """
@@ -16,18 +20,22 @@ import math
 import time
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from attpd_bench import metrics as M
 from attpd_bench import tracking
+from attpd_bench.data.labels import CLASS_NAMES
 from attpd_bench.data.store import PolarityStore
-from attpd_bench.errors import ConfigError, TrackingError
+from attpd_bench.errors import ConfigError, DataError, TrackingError
 from attpd_bench.evaluate import evaluate_model, load_model
 from attpd_bench.models import model_spec
 
 CHAMPION, CHALLENGER = "champion", "challenger"
-RANKING_METRICS = ("macro_f1", "accuracy", "sign_accuracy")
+RANKING_METRICS = ("macro_f1", "accuracy")
+ABSTENTION_METRICS = {"sign_accuracy": "sign_coverage"}  # refused for ranking: abstaining raises them
 
 
 def registered_name(model: str, dataset: str) -> str:
@@ -92,6 +100,12 @@ class Decision:
     ci_low: float | None
     ci_high: float | None
     min_gain: float
+    baseline_class: str  # the majority-class baseline's constant prediction
+    baseline_score: float
+    baseline_difference: float
+    baseline_ci_low: float
+    baseline_ci_high: float
+    min_score: float | None
     alias: str  # champion | challenger
     reason: str
     dry_run: bool
@@ -101,54 +115,112 @@ class Decision:
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
 
 
-def _decide(metric, min_gain, candidate_eval, champion_eval, n_boot, seed) -> dict:
-    cand_score = candidate_eval.report[metric]
-    if champion_eval is None:
-        return {"alias": CHAMPION, "reason": "no champion yet", "champion_score": None, "difference": None,
-                "ci_low": None, "ci_high": None, "candidate_score": cand_score}
-    labels, events = candidate_eval.labels, candidate_eval.events
-    diff = M.paired_bootstrap_difference(labels, candidate_eval.predictions, champion_eval.predictions, events,
-                                         metric, n_boot=n_boot, seed=seed)
-    wins = diff["difference"] >= min_gain and diff["low"] > 0
+def _paired_verdict(metric, min_gain, labels, events, candidate, other, n_boot, seed) -> tuple[bool, dict]:
+    """The paired rule: the candidate wins if it is better by ``min_gain`` and the 95 % event-bootstrap
+    interval of the difference lies above zero."""
+    diff = M.paired_bootstrap_difference(labels, candidate, other, events, metric, n_boot=n_boot, seed=seed)
+    return diff["difference"] >= min_gain and diff["low"] > 0, diff
+
+
+def _explain(metric, min_gain, wins, diff, against: str) -> str:
+    interval = f"95% interval [{diff['low']:+.4f}, {diff['high']:+.4f}]"
     if wins:
-        reason = (f"{metric} +{diff['difference']:.4f} >= min gain {min_gain} and 95% interval "
-                  f"[{diff['low']:.4f}, {diff['high']:.4f}] above zero")
-    elif diff["difference"] < min_gain:
-        reason = f"{metric} difference {diff['difference']:+.4f} below min gain {min_gain}"
-    else:
-        reason = f"95% interval [{diff['low']:.4f}, {diff['high']:.4f}] of the {metric} difference includes zero"
-    return {"alias": CHAMPION if wins else CHALLENGER, "reason": reason,
+        return f"{metric} {diff['difference']:+.4f} over {against} >= min gain {min_gain}, {interval} above zero"
+    if diff["difference"] < min_gain:
+        return f"{metric} {diff['difference']:+.4f} over {against} is below min gain {min_gain}"
+    return f"{interval} of the {metric} difference over {against} includes zero"
+
+
+def _gate(metric, min_gain, min_score, candidate_eval, baseline_class: int, n_boot, seed) -> dict:
+    """Candidate versus the majority-class baseline (and ``min_score``): may it become champion at all?"""
+    labels, events = candidate_eval.labels, candidate_eval.events
+    baseline = np.full(len(labels), baseline_class)
+    wins, diff = _paired_verdict(metric, min_gain, labels, events, candidate_eval.predictions, baseline, n_boot,
+                                 seed)
+    against = f"the majority-class baseline (always '{CLASS_NAMES[baseline_class]}')"
+    reason = _explain(metric, min_gain, wins, diff, against)
+    score = candidate_eval.report[metric]
+    if wins and min_score is not None and not score >= min_score:
+        wins, reason = False, f"{metric} {score:.4f} is below --min-score {min_score}"
+    return {"passed": wins, "reason": reason, "baseline_class": CLASS_NAMES[baseline_class],
+            "baseline_score": score - diff["difference"], "baseline_difference": diff["difference"],
+            "baseline_ci_low": diff["low"], "baseline_ci_high": diff["high"]}
+
+
+def _decide(metric, min_gain, candidate_eval, champion_eval, gate, n_boot, seed) -> dict:
+    cand_score = candidate_eval.report[metric]
+    empty = {"champion_score": None, "difference": None, "ci_low": None, "ci_high": None,
+             "candidate_score": cand_score}
+    if not gate["passed"]:
+        return {**empty, "alias": CHALLENGER, "reason": f"fails the gate: {gate['reason']}"}
+    if champion_eval is None:
+        return {**empty, "alias": CHAMPION, "reason": f"no champion yet; {gate['reason']}"}
+    wins, diff = _paired_verdict(metric, min_gain, candidate_eval.labels, candidate_eval.events,
+                                 candidate_eval.predictions, champion_eval.predictions, n_boot, seed)
+    return {"alias": CHAMPION if wins else CHALLENGER,
+            "reason": _explain(metric, min_gain, wins, diff, "the champion"),
             "champion_score": champion_eval.report[metric], "difference": diff["difference"],
             "ci_low": diff["low"], "ci_high": diff["high"], "candidate_score": cand_score}
 
 
-def promote(model: str, dataset: str, *, run_id: str | None = None, store: PolarityStore | None = None,
-            metric: str = "macro_f1", min_gain: float = 0.0, dry_run: bool = False, n_boot: int = 1000,
-            seed: int = 0, max_rounds: int = 3) -> Decision:
-    if metric not in RANKING_METRICS:
-        raise ConfigError(f"unknown metric {metric!r}; expected one of {', '.join(RANKING_METRICS)}")
-    name = registered_name(model, dataset)
-    run = get_run(run_id) if run_id else best_training_run(model, dataset, metric)
+def _check_candidate(run, model: str, dataset: str, store: PolarityStore | None) -> PolarityStore:
+    """The candidate is a model of ``model`` trained on ``dataset``; returns the store to compare on."""
+    run_id = run.info.run_id
     if "model_uri" not in run.data.tags:
-        raise TrackingError(f"run {run.info.run_id} has no logged model")
+        raise TrackingError(f"run {run_id} has no logged model")
     if run.data.tags.get("model") != model_spec(model).name:
-        raise ConfigError(f"run {run.info.run_id} trained {run.data.tags.get('model')!r}, not {model!r}")
+        raise ConfigError(f"run {run_id} trained {run.data.tags.get('model')!r}, not {model!r}")
+    if run.data.tags.get("dataset") != dataset:
+        raise ConfigError(f"run {run_id} was trained on {run.data.tags.get('dataset')!r}, not {dataset!r}: it "
+                          f"cannot become {registered_name(model, dataset)}")
     if store is None:
         if "store" not in run.data.params:
-            raise ConfigError(f"run {run.info.run_id} names no store (an imported model?): give --store")
-        store = PolarityStore(run.data.params["store"])
+            raise ConfigError(f"run {run_id} names no store (an imported model?): give --store")
+        path = run.data.params["store"]
+        try:
+            store = PolarityStore(path)
+        except DataError as exc:
+            raise ConfigError(f"the store {path} that run {run_id} was trained on cannot be opened ({exc}); "
+                              f"give --store") from None
+    if store.dataset != dataset:
+        raise ConfigError(f"{store.path} holds {store.dataset!r}, not {dataset!r}: promotions of "
+                          f"{registered_name(model, dataset)} compare on a {dataset!r} store")
     fingerprint = run.data.tags.get("store_fingerprint")
     if fingerprint is not None and fingerprint != store.fingerprint:  # None: an imported published model
-        raise ConfigError(f"candidate run {run.info.run_id} was trained on store {fingerprint[:16]}, but "
+        raise ConfigError(f"candidate run {run_id} was trained on store {fingerprint[:16]}, but "
                           f"{store.path} has fingerprint {store.fingerprint[:16]}: scores would not be comparable")
+    return store
+
+
+def promote(model: str, dataset: str, *, run_id: str | None = None, store: PolarityStore | None = None,
+            metric: str = "macro_f1", min_gain: float = 0.0, min_score: float | None = None,
+            dry_run: bool = False, n_boot: int = 1000, seed: int = 0, max_rounds: int = 3) -> Decision:
+    if metric in ABSTENTION_METRICS:
+        raise ConfigError(f"{metric} cannot rank promotions: it counts only the traces a model calls up or "
+                          f"down, so a model that answers 'unknown' raises it; promote on "
+                          f"{' or '.join(RANKING_METRICS)} and read {metric} with {ABSTENTION_METRICS[metric]}")
+    if metric not in RANKING_METRICS:
+        raise ConfigError(f"unknown metric {metric!r}; expected one of {', '.join(RANKING_METRICS)}")
+    if n_boot < 100:
+        raise ConfigError(f"--n-boot must be at least 100 for a 95% interval, got {n_boot}")
+    name = registered_name(model, dataset)
+    run = get_run(run_id) if run_id else best_training_run(model, dataset, metric)
+    store = _check_candidate(run, model, dataset, store)
     candidate_eval = evaluate_model(load_model(run.data.tags["model_uri"]), store, "test", n_boot=0)
+    # the test split's own most frequent label: the strongest constant answer (a balanced train split, as
+    # SCSN's, would name an arbitrary class)
+    majority = int(np.bincount(candidate_eval.labels, minlength=len(CLASS_NAMES)).argmax())
+    gate = _gate(metric, min_gain, min_score, candidate_eval, majority, n_boot, seed)
+    gate_fields = {k: gate[k] for k in ("baseline_class", "baseline_score", "baseline_difference",
+                                        "baseline_ci_low", "baseline_ci_high")}
     for _ in range(max_rounds):
         champion = alias_version(name, CHAMPION)
         if champion is not None and champion.run_id == run.info.run_id:
+            score = candidate_eval.report[metric]
             return _record(Decision(name, run.info.run_id, str(champion.version), str(champion.version), metric,
-                                    candidate_eval.report[metric], candidate_eval.report[metric], 0.0, 0.0, 0.0,
-                                    min_gain, CHAMPION, "candidate is already the champion", dry_run,
-                                    store.fingerprint), run, store, None)
+                                    score, score, 0.0, 0.0, 0.0, min_gain, **gate_fields, min_score=min_score,
+                                    alias=CHAMPION, reason="candidate is already the champion",
+                                    dry_run=dry_run, store_fingerprint=store.fingerprint), run, store, None)
         champion_eval = None
         if champion is not None:
             champ_fp = champion.tags.get("store_fingerprint")
@@ -157,11 +229,12 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
                                   f"candidate on {store.fingerprint[:16]}: refusing to compare across stores")
             champion_eval = evaluate_model(load_model(f"models:/{name}/{champion.version}"), store, "test",
                                            n_boot=0)
-        verdict = _decide(metric, min_gain, candidate_eval, champion_eval, n_boot, seed)
+        verdict = _decide(metric, min_gain, candidate_eval, champion_eval, gate, n_boot, seed)
         decision = Decision(name, run.info.run_id, None, str(champion.version) if champion else None, metric,
                             verdict["candidate_score"], verdict["champion_score"], verdict["difference"],
-                            verdict["ci_low"], verdict["ci_high"], min_gain, verdict["alias"], verdict["reason"],
-                            dry_run, store.fingerprint)
+                            verdict["ci_low"], verdict["ci_high"], min_gain, **gate_fields, min_score=min_score,
+                            alias=verdict["alias"], reason=verdict["reason"], dry_run=dry_run,
+                            store_fingerprint=store.fingerprint)
         if dry_run:
             return _record(decision, run, store, None)
         version = register(run, name)
@@ -184,11 +257,13 @@ def _record(decision: Decision, run, store: PolarityStore, version) -> Decision:
                                   registered_model=decision.name, decision=decision.alias,
                                   dry_run=str(decision.dry_run).lower())
     with tracking.run(tracking.experiment_name("train", store.dataset), f"promote-{decision.name}", tags) as log:
-        log.log_params({"candidate_run_id": decision.candidate_run_id, "metric": decision.metric,
-                        "min_gain": decision.min_gain, "compared_version": decision.compared_version,
-                        "candidate_version": decision.candidate_version})
+        params = {"candidate_run_id": decision.candidate_run_id, "metric": decision.metric,
+                  "min_gain": decision.min_gain, "min_score": decision.min_score,
+                  "compared_version": decision.compared_version, "candidate_version": decision.candidate_version}
+        log.log_params({k: v for k, v in params.items() if v is not None})
         log.log_metrics({k: v for k, v in decision.as_dict().items()
-                         if k in ("candidate_score", "champion_score", "difference", "ci_low", "ci_high")
+                         if k in ("candidate_score", "champion_score", "difference", "ci_low", "ci_high",
+                                  "baseline_score", "baseline_difference", "baseline_ci_low", "baseline_ci_high")
                          and v is not None})
         log.log_dict(decision.as_dict(), "promotion.json")
     if version is not None:

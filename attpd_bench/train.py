@@ -26,6 +26,10 @@ from attpd_bench.models import CUSTOM_OBJECTS, build_model, model_spec
 from attpd_bench.pipeline import PipelineConfig, evaluation_dataset, predict_probabilities, training_dataset
 
 EpochHook = Callable[[int, dict], None]
+#: computed on the dev split after every epoch (one prediction over dev) when monitored or asked for
+DEV_EPOCH_METRICS = ("val_macro_f1", "val_sign_accuracy")
+#: what early stopping can monitor: Keras' own epoch logs and the dev metrics above
+MONITORS = ("val_loss", "val_accuracy", *DEV_EPOCH_METRICS, "loss", "accuracy")
 FINAL_METRICS = ("accuracy", "macro_f1", "sign_accuracy", "sign_coverage", "precision_up", "recall_up", "f1_up",
                  "precision_down", "recall_down", "f1_down", "precision_unknown", "recall_unknown", "f1_unknown",
                  "Pre_U", "Pre_D", "Pre_K", "Re_U", "Re_D", "Re_K")
@@ -40,8 +44,8 @@ class TrainConfig:
     batch_size: int = 1024
     learning_rate: float = 0.001
     patience: int = 20
-    monitor: str | None = None  # None: the model's own (val_accuracy; pp: val_loss)
-    monitor_mode: str | None = None
+    monitor: str | None = None  # one of MONITORS; None: the model's own (val_accuracy; pp: val_loss)
+    monitor_mode: str | None = None  # None: min for a loss, max otherwise
     loss: str | None = None  # polarity loss; None: categorical_crossentropy
     augment: bool = True  # the flip augmentation
     time_shift: int = 0  # random window shift, max samples (0 = off)
@@ -56,10 +60,14 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be at least {low}, got {value}")
         if not self.learning_rate > 0:
             raise ConfigError(f"learning rate must be positive, got {self.learning_rate}")
-        mode = self.monitor_mode or spec.monitor_mode
+        monitor = self.monitor or spec.monitor
+        if monitor not in MONITORS:
+            raise ConfigError(f"unknown monitor {monitor!r}; expected one of {', '.join(MONITORS)} "
+                              f"(the val_ metrics are on the dev split)")
+        mode = self.monitor_mode or ("min" if monitor.endswith("loss") else "max")
         if mode not in ("min", "max"):
             raise ConfigError(f"monitor mode must be 'min' or 'max', got {mode!r}")
-        return dataclasses.replace(self, model=spec.name, monitor=self.monitor or spec.monitor, monitor_mode=mode,
+        return dataclasses.replace(self, model=spec.name, monitor=monitor, monitor_mode=mode,
                                    loss=self.loss or spec.loss[-1],
                                    hyperparameters={k: v for k, v in self.hyperparameters.items() if v is not None})
 
@@ -128,10 +136,11 @@ def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] 
     """Train on the store's train split, early-stopping on its dev split; best weights restored.
 
     ``dev_metrics_each_epoch`` adds ``val_macro_f1`` and ``val_sign_accuracy`` to every epoch's logs (one extra
-    prediction over dev per epoch), so they can be monitored, tuned on and pruned on."""
+    prediction over dev per epoch), so they can be tuned and pruned on; monitoring one of them turns it on."""
     from attpd_bench.console import progress
 
     config = config.resolved()
+    dev_metrics_each_epoch = dev_metrics_each_epoch or config.monitor in DEV_EPOCH_METRICS
     spec = model_spec(config.model)
     set_determinism(config.seed)
     model = build_model(spec.name, **config.hyperparameters)
@@ -191,28 +200,34 @@ class TrainOutcome:
     model_uri: str | None
     fit: FitResult
     dev: SplitScores
-    test: SplitScores
+    test: SplitScores | None  # None for tuning trials
 
 
 def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | None = None,
                   experiment: str | None = None, tags: dict | None = None, parent_run_id: str | None = None,
                   log_model: bool = True, on_epoch: tuple = (), callbacks: tuple = (),
-                  killed_on: tuple = (), dev_metrics_each_epoch: bool = False) -> TrainOutcome:
-    """``fit`` inside one MLflow run (tracking must be configured); the run never stays RUNNING."""
+                  killed_on: tuple = (), dev_metrics_each_epoch: bool = False,
+                  score_test: bool = True) -> TrainOutcome:
+    """``fit`` inside one MLflow run (tracking must be configured); the run never stays RUNNING.
+
+    ``score_test=False`` (tuning trials) never touches the test split: selection sees dev only."""
     config = config.resolved()
     tags = {**tracking.standard_tags(model=config.model, dataset=store.dataset, store_fingerprint=store.fingerprint,
                                      seed=config.seed, train_config=config.digest(), kind="training"),
             **(tags or {})}
     with tracking.run(experiment or tracking.experiment_name("train", store.dataset), run_name, tags,
                       parent_run_id=parent_run_id, killed_on=killed_on) as log:
-        log.log_params({**config.params(), "store": str(store.path), "n_train": len(store.rows("train")),
-                        "n_dev": len(store.rows("dev")), "n_test": len(store.rows("test"))})
+        log.log_params({**config.params(), "store": str(store.path.resolve()),
+                        "n_train": len(store.rows("train")), "n_dev": len(store.rows("dev")),
+                        "n_test": len(store.rows("test"))})
         log.log_store_input(store)
         result = fit(store, config, on_epoch=(log.log_epoch, *on_epoch), callbacks=callbacks,
                      dev_metrics_each_epoch=dev_metrics_each_epoch)
         dev = score_split(result.model, store, "dev", config.model)
-        test = score_split(result.model, store, "test", config.model)
+        test = score_split(result.model, store, "test", config.model) if score_test else None
         for name, scores in (("dev", dev), ("test", test)):
+            if scores is None:
+                continue
             undefined = log.log_metrics({k: scores.report[k] for k in FINAL_METRICS}, prefix=f"{name}_")
             if undefined:
                 log.log_params({f"{name}_undefined_metrics": ",".join(undefined)})

@@ -54,8 +54,9 @@ def _summary(matrix: pd.DataFrame) -> tuple[float, float, float]:
 
 
 def run_transfer(models: list[str], stores: dict[str, PolarityStore], base: TrainConfig, *,
-                 metric: str = "macro_f1", n_boot: int = 1000, seed: int = 0,
-                 run_name: str | None = None) -> TransferResult:
+                 metric: str = "macro_f1", n_boot: int = 1000, seed: int = 0, run_name: str | None = None,
+                 configs: dict[tuple[str, str], TrainConfig] | None = None) -> TransferResult:
+    """``configs[(model, source)]`` (e.g. each study's tuned configuration) overrides ``base`` for that row."""
     if not models:
         raise ConfigError("--models names no model")
     if len(stores) < 1:
@@ -75,8 +76,9 @@ def run_transfer(models: list[str], stores: dict[str, PolarityStore], base: Trai
                              "n_boot": n_boot, **{f"train_{k}": v for k, v in base.params().items()
                                                   if k != "model"}})
         for model in models:
-            config = dataclasses.replace(base, model=model).resolved()
             for source in names:
+                config = (configs or {}).get((model, source)) or dataclasses.replace(base, model=model)
+                config = config.resolved()
                 store = stores[source]
                 found = find_finished_run(store, config)
                 if found is not None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,12 +27,16 @@ from attpd_bench import plots, tracking
 from attpd_bench.console import console
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import ConfigError
-from attpd_bench.models import hyperparameter_names, model_spec
-from attpd_bench.train import TrainConfig, train_and_log
+from attpd_bench.models import MODEL_NAMES, hyperparameter_names, model_defaults, model_spec
+from attpd_bench.train import TrainConfig, TrainOutcome, train_and_log
+
+# the suite prints its own line per trial; Optuna's INFO lines would repeat them
+optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 DEFAULT_STORAGE = "optuna.journal"
 WORKER_ENV = "ATTPD_TUNE_WORKER"  # set in processes started by --workers: they leave the summary to their parent
 PARENT_ATTR = "mlflow_parent_run_id"
+WORKERS_PER_HOST = 1000  # local workers of host h get sampler indices h*1000 .. h*1000+K-1
 ATTENTION_STEPS = 50  # the PD attention sequence: 400 samples after three 2x poolings
 OBJECTIVES = {"dev_macro_f1": ("val_macro_f1", "macro_f1"), "dev_accuracy": ("val_accuracy", "accuracy"),
               "dev_sign_accuracy": ("val_sign_accuracy", "sign_accuracy")}
@@ -39,8 +44,10 @@ TRAIN_KEYS = {"learning_rate", "batch_size"}
 SECTIONS = {"study": {"dataset", "objective", "direction", "n_trials", "timeout_s"},
             "sampler": {"name", "seed", "n_startup_trials"},
             "pruner": {"name", "n_startup_trials", "n_warmup_steps", "min_resource", "reduction_factor"},
+            # and any model hyper-parameter (e.g. bn_momentum), fixed for every trial of the study
             "training": {"epochs", "patience", "augment", "time_shift", "batch_size", "learning_rate"},
             "search": None}
+ALL_HYPERPARAMETERS = frozenset(n for m in MODEL_NAMES for n in hyperparameter_names(m))
 PARAM_KEYS = {"float": {"type", "low", "high", "log"}, "int": {"type", "low", "high", "step", "log"},
               "categorical": {"type", "choices"}}
 
@@ -54,6 +61,13 @@ class SearchParam:
     log: bool = False
     step: int | None = None
     choices: tuple = ()
+
+    def contains(self, value) -> bool:
+        if self.type == "categorical":
+            return value in self.choices
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not self.low <= value <= self.high:
+            return False
+        return self.type == "float" or (float(value).is_integer() and (value - self.low) % (self.step or 1) == 0)
 
     def suggest(self, trial: optuna.Trial):
         if self.type == "float":
@@ -87,6 +101,21 @@ class StudySpec:
         """The search space a model has: attention parameters are left out for models without attention."""
         allowed = TRAIN_KEYS | set(hyperparameter_names(model))
         return tuple(p for p in self.search if p.name in allowed)
+
+    def fixed_hyperparameters(self, model: str) -> dict:
+        """Model hyper-parameters the [training] section fixes for every trial (those ``model`` has)."""
+        return {k: v for k, v in self.training.items() if k in hyperparameter_names(model)}
+
+    def default_params(self, model: str) -> dict:
+        """The untuned configuration (the study's [training] values, else the original code's defaults) for
+        every searched parameter whose range holds it: a study's first trial, so that every study measures
+        the baseline it has to beat."""
+        original = TrainConfig()
+        defaults = {"learning_rate": self.training.get("learning_rate", original.learning_rate),
+                    "batch_size": self.training.get("batch_size", original.batch_size),
+                    **model_defaults(model), **self.fixed_hyperparameters(model)}
+        return {p.name: defaults[p.name] for p in self.params_for(model)
+                if p.name in defaults and p.contains(defaults[p.name])}
 
     def make_sampler(self, offset: int = 0) -> optuna.samplers.BaseSampler:
         """The sampler, its seed moved by ``offset`` (trials already in the study, worker index) so that a
@@ -129,6 +158,8 @@ def load_study_spec(path: Path) -> StudySpec:
         if not isinstance(value, dict):
             fail(f"[{section}] must be a table")
         allowed = SECTIONS[section]
+        if section == "training":
+            allowed = allowed | ALL_HYPERPARAMETERS
         if allowed is not None:
             for key in value:
                 if key not in allowed:
@@ -155,7 +186,7 @@ def load_study_spec(path: Path) -> StudySpec:
     for key in ("epochs", "patience"):
         if key in training and (not isinstance(training[key], int) or training[key] < (1 if key == "epochs" else 0)):
             fail(f"[training] {key} must be a {'positive' if key == 'epochs' else 'non-negative'} integer")
-    all_hyper = TRAIN_KEYS | {n for m in ("pd", "ross", "pp", "pd2d") for n in hyperparameter_names(m)}
+    all_hyper = TRAIN_KEYS | ALL_HYPERPARAMETERS
     search = []
     for name, spec in raw.get("search", {}).items():
         where = f"[search.{name}]"
@@ -236,8 +267,9 @@ def open_study(spec: StudySpec, model: str, store: PolarityStore, storage,
             parent.log_params({"study": name, "study_file": str(spec.path), "objective": spec.objective,
                                "direction": spec.direction, "sampler": spec.sampler["name"],
                                "pruner": spec.pruner["name"], "storage": _describe(storage)})
-        study.set_user_attr(PARENT_ATTR, parent.run_id)
         study.set_user_attr("store_fingerprint", store.fingerprint)
+        study.enqueue_trial(spec.default_params(model), user_attrs={"origin": "untuned defaults"})
+        study.set_user_attr(PARENT_ATTR, parent.run_id)  # last: other workers wait for it
     deadline = time.monotonic() + 120
     while PARENT_ATTR not in study.user_attrs:  # another process is creating it right now
         if time.monotonic() > deadline:
@@ -260,8 +292,8 @@ def _describe(storage) -> str:
 
 # ------------------------------------------------------------------------------------------- trials
 def trial_config(spec: StudySpec, model: str, trial: optuna.Trial, seed: int) -> TrainConfig:
-    values = {p.name: p.suggest(trial) for p in spec.params_for(model)}
     t = spec.training
+    values = {**spec.fixed_hyperparameters(model), **{p.name: p.suggest(trial) for p in spec.params_for(model)}}
     return TrainConfig(model=model, epochs=t.get("epochs", 20), patience=t.get("patience", 5),
                        augment=t.get("augment", True), time_shift=t.get("time_shift", 0),
                        batch_size=values.pop("batch_size", t.get("batch_size", 1024)),
@@ -288,7 +320,8 @@ def objective_fn(spec: StudySpec, model: str, store: PolarityStore, parent_run_i
         outcome = train_and_log(store, config, run_name=f"trial-{trial.number}",
                                 experiment=tracking.experiment_name("tune", store.dataset), tags=tags,
                                 parent_run_id=parent_run_id, log_model=False, on_epoch=(report,),
-                                killed_on=(optuna.TrialPruned,), dev_metrics_each_epoch=True)
+                                killed_on=(optuna.TrialPruned,), dev_metrics_each_epoch=True,
+                                score_test=False)
         trial.set_user_attr("mlflow_run_id", outcome.run_id)
         value = outcome.dev.report[final]
         if not math.isfinite(value):
@@ -308,23 +341,96 @@ def optimize(spec: StudySpec, model: str, store: PolarityStore, storage_url: str
     return study
 
 
-def run_workers(args: list[str], n_trials: int, workers: int) -> None:
+def worker_indices(host_index: int, workers: int) -> list[int]:
+    """Sampler indices of the local workers of host ``host_index`` (its ``--worker-index``): distinct across
+    hosts, whatever number of workers each starts."""
+    return [host_index * WORKERS_PER_HOST + i for i in range(workers)]
+
+
+def run_workers(args: list[str], n_trials: int, workers: int, host_index: int = 0) -> None:
     """Split ``n_trials`` over ``workers`` local processes of ``attpd tune`` (the same arguments) and wait."""
+    if workers > WORKERS_PER_HOST:
+        raise ConfigError(f"--workers must be at most {WORKERS_PER_HOST}, got {workers}")
     shares = [n_trials // workers + (1 if i < n_trials % workers else 0) for i in range(workers)]
     procs = [subprocess.Popen([sys.executable, "-m", "attpd_bench.cli", "tune", *args, "--n-trials", str(k),
-                               "--workers", "1", "--worker-index", str(i)], env={**os.environ, WORKER_ENV: "1"})
-             for i, k in enumerate(shares) if k > 0]
+                               "--workers", "1", "--worker-index", str(index)],
+                              env={**os.environ, WORKER_ENV: "1"})
+             for index, k in zip(worker_indices(host_index, workers), shares) if k > 0]
     codes = [p.wait() for p in procs]
     if any(codes):
         raise ConfigError(f"{sum(1 for c in codes if c)} of {len(procs)} tuning workers failed (exit codes {codes})")
 
 
-def refit(spec: StudySpec, model: str, store: PolarityStore, study: optuna.Study, seed: int):
-    """Train the best trial's configuration as a normal training run, tagged with the study."""
+def best_config(spec: StudySpec, model: str, study: optuna.Study, seed: int) -> TrainConfig:
+    """The best trial's training configuration (its monitor is the study's objective)."""
+    return trial_config(spec, model, optuna.trial.FixedTrial(study.best_trial.params), seed)
+
+
+def default_config(spec: StudySpec, model: str, seed: int) -> TrainConfig:
+    """The untuned configuration of the study's first trial, trained the way its trials are."""
+    return trial_config(spec, model, optuna.trial.FixedTrial(spec.default_params(model)), seed)
+
+
+def refit(spec: StudySpec, model: str, store: PolarityStore, study: optuna.Study, seed: int) -> TrainOutcome:
+    """Train the best trial's configuration as a normal training run (early-stopped on the study's objective,
+    best epoch restored, test scored), tagged with the study."""
     best = study.best_trial
-    config = trial_config(spec, model, optuna.trial.FixedTrial(best.params), seed)
-    return train_and_log(store, config, run_name=f"{study.study_name}-best",
+    return train_and_log(store, best_config(spec, model, study, seed), run_name=f"{study.study_name}-best",
                          tags={"optuna_study": study.study_name, "optuna_best_trial": str(best.number)})
+
+
+@dataclass
+class TuneResult:
+    study: optuna.Study
+    summary: dict | None  # None in a worker process started by --workers (its parent summarises)
+    refit: TrainOutcome | None
+
+
+def tune(spec: StudySpec, model: str, store: PolarityStore, tracking_uri: str, *, storage: str | None = None,
+         n_trials: int | None = None, timeout: float | None = None, workers: int = 1, host_index: int = 0,
+         seed: int = 0, refit_best: bool = False) -> TuneResult:
+    """`attpd tune`: add trials (in this process or ``workers`` local processes), summarise, optionally refit.
+
+    ``host_index`` (``--worker-index``) keeps the samplers of several hosts joining one study apart."""
+    if spec.dataset != store.dataset:
+        raise ConfigError(f"{spec.path} is a study for {spec.dataset!r} but {store.path} holds "
+                          f"{store.dataset!r}")
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    trials = n_trials or spec.n_trials
+    timeout = timeout or spec.timeout_s
+    if workers > 1:
+        # the study, the MLflow database and the parent run exist before any worker starts
+        open_study(spec, model, store, open_storage(storage))
+        args = ["--study", str(spec.path), "--model", model, "--store", str(store.path), "--seed", str(seed),
+                "--tracking-uri", tracking_uri]
+        args += ["--storage", storage] if storage else []
+        args += ["--study-name", spec.name] if spec.name else []
+        args += ["--timeout", str(timeout)] if timeout else []
+        run_workers(args, trials, workers, host_index)
+        study = open_study(spec, model, store, open_storage(storage))[0]
+    else:
+        study = optimize(spec, model, store, storage, n_trials=trials, timeout=timeout, seed=seed,
+                         worker_index=host_index)
+    if os.environ.get(WORKER_ENV):
+        return TuneResult(study, None, None)
+    summary = summarise(study)
+    return TuneResult(study, summary, refit(spec, model, store, study, seed) if refit_best else None)
+
+
+def load_existing_study(spec: StudySpec, model: str, storage: str | None = None) -> optuna.Study:
+    try:
+        return optuna.load_study(study_name=spec.study_name(model), storage=open_storage(storage))
+    except KeyError:
+        raise ConfigError(f"no study named {spec.study_name(model)!r} in {storage or DEFAULT_STORAGE}") from None
+
+
+def trials_so_far(spec: StudySpec, model: str, storage: str | None = None) -> int:
+    """Trials already in the study (0 if it does not exist yet)."""
+    try:
+        return len(load_existing_study(spec, model, storage).trials)
+    except ConfigError:
+        return 0
 
 
 # ------------------------------------------------------------------------------------------- show
@@ -338,7 +444,9 @@ def summarise(study: optuna.Study, log_to_parent: bool = True) -> dict:
     importances, note = {}, ""
     if len(complete) >= 2 and complete[0].params:
         try:
-            importances = optuna.importance.get_param_importances(study)
+            with warnings.catch_warnings():  # few trials: "quantiles select the same set of trials"
+                warnings.simplefilter("ignore", UserWarning)
+                importances = optuna.importance.get_param_importances(study)
         except (RuntimeError, ValueError) as exc:
             note = f"importances unavailable: {exc}"
     else:
@@ -351,15 +459,20 @@ def summarise(study: optuna.Study, log_to_parent: bool = True) -> dict:
     if log_to_parent and parent:
         log = tracking.RunLogger(parent)
         if complete:
-            log.log_params({f"best_{k}": v for k, v in study.best_params.items()})
+            # tags and stepped metrics, not params: a resumed study or another host may find a better trial,
+            # and MLflow params never change
+            log.set_tags({"best_trial": study.best_trial.number,
+                          **{f"best.{k}": v for k, v in study.best_params.items()}})
             log.log_metrics({"best_value": study.best_value, "n_complete": len(complete),
-                             "n_pruned": states.get("PRUNED", 0), "n_trials": len(trials)})
+                             "n_pruned": states.get("PRUNED", 0), "n_trials": len(trials)}, step=len(trials))
         log.log_dict(summary, "study_summary.json")
         import optuna.visualization.matplotlib as vis
 
-        if complete:
-            log.log_figure(vis.plot_optimization_history(study).figure, "figures/optimization_history.png")
-        if importances:
-            log.log_figure(vis.plot_param_importances(study).figure, "figures/param_importances.png")
+        with warnings.catch_warnings():  # the matplotlib back end is marked experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            if complete:
+                log.log_figure(vis.plot_optimization_history(study).figure, "figures/optimization_history.png")
+            if importances:
+                log.log_figure(vis.plot_param_importances(study).figure, "figures/param_importances.png")
         plots.close_all()
     return summary

@@ -81,3 +81,15 @@ def test_same_seed_same_initial_weights():
     b = [w.numpy() for w in build_model("pd").weights]
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("name", ["pd", "ross", "pp", "pd2d"])
+def test_batch_normalization_momentum_is_the_originals_unless_set(name):
+    import keras
+
+    def momenta(model):
+        return {layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)}
+
+    assert momenta(build_model(name)) == {0.99}  # Keras 2's default, which the original code used
+    fast = build_model(name, bn_momentum=0.9)
+    assert momenta(fast) == {0.9} and fast.count_params() == ORIGINAL[name][0]

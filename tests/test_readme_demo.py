@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import optuna
 import typer
 from mlflow.tracking import MlflowClient
 
-from attpd_bench import tracking
+from attpd_bench import registry, tracking
 from attpd_bench.cli import app
 from attpd_bench.tune import open_storage
 
@@ -63,31 +64,52 @@ def test_every_command_line_in_the_readme_exists():
             assert option in commands[name], f"README uses unknown option {option} of `attpd {name}`"
 
 
-def test_quick_demo_leaves_experiments_runs_and_champions(tmp_path, monkeypatch):
-    from attpd_bench.demo import SIZES, run_demo
+def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tmp_path, monkeypatch):
+    """Studies for PD and Ross, untuned and tuned runs through the promotion gate, the transfer matrices and
+    summary.md; the same command twice in fresh folders gives the same summary; a user's MLFLOW_TRACKING_URI is
+    left alone."""
+    from attpd_bench.demo import SIZES, SUMMARY_FILE, run_demo
 
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    size = SIZES["quick"].__class__(n_events=8, trials=1, epochs=1, batch_size=32, n_boot=50)
-    summary = run_demo(tmp_path / "work", quick=True, size=size)
+    elsewhere = tmp_path / "users-server.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{elsewhere}")
+    size = dataclasses.replace(SIZES["quick"], n_events=10, trials=1, epochs=1, n_boot=100)
+    summaries = [run_demo(tmp_path / name, quick=True, size=size) for name in ("work", "again")]
+    assert not elsewhere.exists()
+    texts = [(tmp_path / name / SUMMARY_FILE).read_text().replace(str(tmp_path / name), "WORKDIR")
+             for name in ("work", "again")]
+    assert texts[0] == texts[1]
+    assert "## Champions on their own region's test split" in texts[0] and "Transfers best on average" in texts[0]
+
     work = tmp_path / "work"
     assert (work / "mlflow.db").exists() and (work / "optuna.journal").exists()
     monkeypatch.chdir(work)
-    tracking.configure(None)
+    tracking.configure(f"sqlite:///{work / 'mlflow.db'}")
     client = MlflowClient()
     regions = ("ins", "hinet", "scsn", "pnw")
     names = {e.name for e in client.search_experiments()}
     assert {f"attpd/{r}" for r in regions} | {f"attpd/tune/{r}" for r in regions} | {"attpd/transfer"} <= names
     for region in regions:
         tune_runs = tracking.search_runs(f"attpd/tune/{region}")
-        assert sorted(r.data.tags["kind"] for r in tune_runs) == ["study", "trial"]
+        assert sorted(r.data.tags["kind"] for r in tune_runs) == ["study", "study", "trial", "trial"]
         training = tracking.search_runs(f"attpd/{region}", "tags.kind = 'training'")
-        assert sorted(r.data.tags["model"] for r in training) == ["pd", "ross"]
+        assert {r.data.tags["model"] for r in training} == {"pd", "ross"}
+        assert {r.data.tags["demo_role"] for r in training} <= {"untuned", "tuned"}
+        promotions = tracking.search_runs(f"attpd/{region}", "tags.kind = 'promotion'")
+        assert len(promotions) == 4  # untuned, then tuned, per model
         for model in ("pd", "ross"):
-            champion = client.get_model_version_by_alias(f"attpd-{model}-{region}", "champion")
-            assert champion.run_id in {r.info.run_id for r in training}
-        study = optuna.load_study(study_name=f"{region}-pd", storage=open_storage(None))
-        assert len(study.trials) == 1
+            outcome = summaries[0]["outcomes"][(model, region)]
+            champion = registry.alias_version(f"attpd-{model}-{region}", "champion")
+            first = outcome.decisions[0]
+            assert (champion is not None) == any(d.alias == "champion" for d in outcome.decisions)
+            if champion is not None:
+                assert champion.run_id in {r.info.run_id for r in training}
+            if first.alias == "challenger":  # the untuned run failed the gate
+                assert "majority-class baseline" in first.reason
+            study = optuna.load_study(study_name=f"{region}-{model}", storage=open_storage(None))
+            assert len(study.trials) == 1 and study.trials[0].user_attrs["origin"] == "untuned defaults"
     transfer = tracking.search_runs("attpd/transfer")
-    assert sum("mlflow.parentRunId" not in r.data.tags for r in transfer) == 1 and len(transfer) == 9
-    assert summary["transfer"].matrices["pd"]["macro_f1"].shape == (4, 4)
-    assert "mlflow ui --backend-store-uri sqlite:///" in summary["mlflow_ui"]
+    parent = [r for r in transfer if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parent) == 1 and len(transfer) == 9
+    assert SUMMARY_FILE in {a.path for a in client.list_artifacts(parent[0].info.run_id)}
+    assert all(r.data.tags.get("reused") == "true" for r in transfer if r not in parent)  # nothing retrained
+    assert summaries[0]["transfer"].matrices["pd"]["macro_f1"].shape == (4, 4)

@@ -52,24 +52,39 @@ def _alias(name, alias):
     return None if v is None else str(v.version)
 
 
+def _constant_model(label: int):
+    """A model that answers ``label`` for every trace (softmax of a bias only)."""
+    import keras
+
+    model = build_model("pd")
+    dense = model.get_layer("po")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([np.zeros_like(kernel), keras.ops.convert_to_numpy(10.0 * np.eye(3)[label])])
+    return model
+
+
 def test_promotion_table(training_store, good_model, workdir):
     name = "attpd-pd-pnw"
-    bad = _model_run(build_model("pd"), training_store, 0.2, "untrained-a")
-    # no champion yet: the best run by dev metric is the candidate and becomes champion
+    majority = int(np.bincount(training_store.labels("test")).argmax())
+    bad = _model_run(_constant_model(majority), training_store, 0.2, "majority-a")
+    # no champion yet, but the first candidate must still beat the majority-class baseline: this one is it
     first = registry.promote("pd", "pnw", run_id=bad, n_boot=200)
-    assert first.alias == "champion" and first.reason == "no champion yet" and _alias(name, "champion") == "1"
+    assert first.alias == "challenger" and "fails the gate" in first.reason and "majority-class" in first.reason
+    assert _alias(name, "champion") is None and _alias(name, "challenger") == "1"
+    assert first.baseline_difference == 0.0
 
     better = _model_run(good_model, training_store, 0.8, "trained")
     d = registry.promote("pd", "pnw", n_boot=300)  # best run by dev_macro_f1 is `better`
-    assert d.candidate_run_id == better and d.alias == "champion" and d.ci_low > 0 and d.compared_version == "1"
+    assert d.candidate_run_id == better and d.alias == "champion" and d.compared_version is None
+    assert d.reason.startswith("no champion yet") and d.baseline_ci_low > 0
     assert _alias(name, "champion") == "2"
     old = MlflowClient().get_model_version(name, "1")
-    assert old.run_id == bad and old.tags["promotion.alias"] == '"champion"'  # keeps its version and tags
+    assert old.run_id == bad and old.tags["promotion.alias"] == '"challenger"'  # keeps its version and tags
 
     worse = _model_run(build_model("pd"), training_store, 0.1, "untrained-b")
     d = registry.promote("pd", "pnw", run_id=worse, n_boot=300)
     assert d.alias == "challenger" and _alias(name, "champion") == "2" and _alias(name, "challenger") == "3"
-    assert "below min gain" in d.reason or "includes zero" in d.reason
+    assert "fails the gate" in d.reason or "below min gain" in d.reason or "includes zero" in d.reason
 
     # dry run: decides, changes nothing
     versions = len(MlflowClient().search_model_versions(f"name = '{name}'"))
@@ -92,7 +107,6 @@ def test_promotion_table(training_store, good_model, workdir):
 def test_racing_promotions_leave_an_evaluated_champion(training_store, good_model, workdir):
     name = "attpd-pd-pnw"
     runs = [_model_run(good_model, training_store, 0.8, f"r{i}") for i in range(2)]
-    registry.promote("pd", "pnw", run_id=_model_run(build_model("pd"), training_store, 0.1, "base"), n_boot=100)
     errors = []
 
     def go(run_id):
@@ -108,6 +122,30 @@ def test_racing_promotions_leave_an_evaluated_champion(training_store, good_mode
     champion = registry.alias_version(name, "champion")
     assert champion.run_id in runs
     assert champion.tags["promotion.alias"] == '"champion"'  # every champion was evaluated by a promotion
+
+
+def test_promotion_needs_the_candidates_own_data_set(stores, training_store, good_model, workdir):
+    run = _model_run(good_model, training_store, 0.8, "a pnw model")
+    with pytest.raises(ConfigError, match="was trained on 'pnw', not 'scsn'"):
+        registry.promote("pd", "scsn", run_id=run, n_boot=100)
+    with pytest.raises(ConfigError, match="holds 'scsn', not 'pnw'"):
+        registry.promote("pd", "pnw", run_id=run, store=stores[("scsn", "native")], n_boot=100)
+    assert MlflowClient().search_registered_models() == []
+
+
+def test_sign_accuracy_cannot_rank_promotions(training_store, good_model, workdir):
+    run = _model_run(good_model, training_store, 0.8, "m")
+    result = runner.invoke(app, ["promote", "--model", "pd", "--dataset", "pnw", "--run-id", run,
+                                 "--metric", "sign_accuracy"])
+    assert result.exit_code == 1 and "sign_accuracy cannot rank promotions" in result.output
+    assert "sign_coverage" in result.output and MlflowClient().search_registered_models() == []
+
+
+def test_min_score_gate(training_store, good_model, workdir):
+    run = _model_run(good_model, training_store, 0.8, "m")
+    d = registry.promote("pd", "pnw", run_id=run, n_boot=100, min_score=0.999)
+    assert d.alias == "challenger" and "below --min-score 0.999" in d.reason
+    assert _alias("attpd-pd-pnw", "champion") is None
 
 
 def test_promotion_refuses_other_store(stores, training_store, good_model, workdir):

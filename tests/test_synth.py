@@ -59,3 +59,13 @@ def test_reversed_station_flips_the_recording():
     cat = make_catalogue(profile, 50, np.random.default_rng(1))
     rev = cat[cat["reversed"]]
     assert len(rev) > 0 and (rev["recorded_sign"] == -rev["true_sign"]).all()
+
+
+def test_scsn_train_file_is_balanced_but_not_starved(tmp_path):
+    """Ross et al.'s train file is class-balanced and about as large as the test file (2.49 M vs 2.35 M)."""
+    truth = write_region("scsn", 60, tmp_path, seed=5)
+    written = truth[truth["written"]]
+    sizes = written["file"].value_counts()
+    assert 0.6 <= sizes["train"] / sizes["test"] <= 1.6, sizes.to_dict()
+    train_counts = written.loc[written["file"] == "train", "analyst_label"].value_counts()
+    assert train_counts.min() == train_counts.max()

@@ -134,3 +134,43 @@ def test_unreachable_tracking_uri(stores, workdir):
                                  "--tracking-uri", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "cannot reach the MLflow tracking store at 'http://127.0.0.1:9'" in result.output
+
+
+def test_dev_macro_f1_monitor_restores_the_best_epoch(training_store):
+    """A study's objective works as the early-stopping monitor: computed every epoch, best epoch restored."""
+    config = TrainConfig(model="pd", epochs=4, batch_size=32, patience=4, seed=0, monitor="val_macro_f1",
+                         hyperparameters={"lstm_units": 16, "bn_momentum": 0.9})
+    result = fit(training_store, config)
+    curve = result.history["val_macro_f1"]
+    assert len(curve) == 4 and result.best_epoch == int(np.argmax(curve))
+    restored = score_split(result.model, training_store, "dev", "pd").report["macro_f1"]
+    assert restored == pytest.approx(max(curve), abs=1e-6)
+    assert TrainConfig(monitor="val_macro_f1").resolved().monitor_mode == "max"
+    assert TrainConfig(monitor="val_loss").resolved().monitor_mode == "min"
+
+
+def test_unknown_monitor_is_an_error_before_training(stores, workdir):
+    result = runner.invoke(app, ["train", "--store", str(stores[("pnw", "native")].path), "--monitor",
+                                 "val_macro_f2"])
+    assert result.exit_code == 1
+    assert "unknown monitor 'val_macro_f2'" in result.output and "val_macro_f1" in result.output
+    assert not (workdir / "mlflow.db").exists()
+
+
+def test_store_path_is_logged_absolute_and_promote_works_from_elsewhere(stores, workdir, tmp_path):
+    import os
+    import shutil
+
+    shutil.copytree(stores[("pnw", "native")].path, workdir / "pnw-store")
+    result = runner.invoke(app, ["train", "--store", "pnw-store", "--epochs", "1", "--batch-size", "32"])
+    assert result.exit_code == 0, result.output
+    tracking.configure(None)
+    run = _runs("attpd/pnw")[0]
+    assert run.data.params["store"] == str(workdir / "pnw-store")
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    os.chdir(elsewhere)
+    result = runner.invoke(app, ["promote", "--model", "pd", "--dataset", "pnw", "--run-id", run.info.run_id,
+                                 "--n-boot", "100", "--tracking-uri", f"sqlite:///{workdir / 'mlflow.db'}"])
+    assert result.exit_code == 0, result.output
+    assert "not a canonical store" not in result.output

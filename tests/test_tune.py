@@ -118,10 +118,16 @@ def test_tiny_study_parent_children_and_resume(stores, workdir):
         assert child.info.status == "FINISHED"
         assert {"learning_rate", "batch_size", "attention_width"} <= set(child.data.params)
         assert [m.step for m in MlflowClient().get_metric_history(child.info.run_id, "val_macro_f1")] == [0]
-    assert {"best_learning_rate", "best_attention_width"} <= set(parent.data.params)
+    assert {"best.learning_rate", "best.attention_width", "best_trial"} <= set(parent.data.tags)
     assert parent.data.metrics["n_trials"] == 3
+    for child in children:  # trials see dev only: the test split is scored by train, refit, evaluate, promote
+        assert not [k for k in child.data.metrics if k.startswith("test_")]
+        assert "metrics/test.json" not in {a.path for a in MlflowClient().list_artifacts(child.info.run_id,
+                                                                                          "metrics")}
     study = optuna.load_study(study_name="pnw-pd", storage=open_storage(None))
     assert len(study.trials) == 3 and study.user_attrs["mlflow_parent_run_id"] == parent.info.run_id
+    # trial 0 is the untuned configuration (where the search space holds it): the baseline to beat
+    assert study.trials[0].params["learning_rate"] == 0.001 and study.trials[0].params["attention_width"] == 20
 
     # a rerun continues the same study under the same parent
     result = runner.invoke(app, ["tune", "--study", str(study_file), "--model", "pd", "--store", str(store.path),
@@ -267,3 +273,46 @@ def test_tune_against_an_mlflow_server_on_postgresql(stores, workdir):
         server.wait(timeout=30)
         admin.cursor().execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         admin.close()
+
+
+def _add_trial(study, learning_rate: float, value: float) -> None:
+    study.add_trial(optuna.trial.create_trial(
+        params={"learning_rate": learning_rate},
+        distributions={"learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)},
+        value=value))
+
+
+def test_summary_follows_a_better_trial_found_later(stores, workdir):
+    """A resumed study, another host or a later `tune show` may find a better trial: the parent run follows."""
+    from attpd_bench.tune import open_study, summarise
+
+    tracking.configure(None)
+    spec = load_study_spec(_study_file(workdir))
+    study, parent_id = open_study(spec, "pd", stores[("pnw", "native")], open_storage(None))
+    _add_trial(study, 0.001, 0.5)
+    summarise(study)
+    _add_trial(study, 0.003, 0.7)  # better: the best parameters change
+    summarise(study)
+    parent = MlflowClient().get_run(parent_id)
+    assert parent.data.tags["best.learning_rate"] == "0.003"
+    assert parent.data.tags["best_trial"] == str(study.best_trial.number)
+    history = MlflowClient().get_metric_history(parent_id, "best_value")
+    assert [m.value for m in sorted(history, key=lambda m: m.step)] == [0.5, 0.7]
+
+
+def test_local_workers_of_two_hosts_get_distinct_sampler_indices(monkeypatch):
+    from attpd_bench import tune
+
+    started = []
+
+    class FakeProcess:
+        def __init__(self, cmd, env):
+            started.append(cmd[cmd.index("--worker-index") + 1])
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(tune.subprocess, "Popen", FakeProcess)
+    for host in (0, 1):
+        tune.run_workers(["--study", "x"], n_trials=4, workers=2, host_index=host)
+    assert len(set(started)) == 4, started

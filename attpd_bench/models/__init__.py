@@ -27,7 +27,6 @@ class ModelSpec:
     outputs: tuple[str, ...] = ("po",)
     loss: tuple[str, ...] = ("categorical_crossentropy",)
     monitor: str = "val_accuracy"
-    monitor_mode: str = "max"
     has_attention: bool = True
 
 
@@ -35,7 +34,7 @@ MODEL_SPECS = {
     "pd": ModelSpec("pd", build_pd, (400, 1), "bulid_pd_model"),
     "ross": ModelSpec("ross", build_ross, (400, 1), "cnn_ross", has_attention=False),
     "pp": ModelSpec("pp", build_pp, (400, 1), "bulid_pp_model", outputs=("pk", "po"),
-                    loss=("mse", "categorical_crossentropy"), monitor="val_loss", monitor_mode="min"),
+                    loss=("mse", "categorical_crossentropy"), monitor="val_loss"),
     "pd2d": ModelSpec("pd2d", build_pd2d, (400, 1, 1), "pd_model"),
 }
 ALIASES = {spec.original_name: name for name, spec in MODEL_SPECS.items()}
@@ -56,6 +55,12 @@ def hyperparameter_names(name: str) -> tuple[str, ...]:
     return tuple(p for p in params if p != "input_shape")
 
 
+def model_defaults(name: str) -> dict:
+    """The original configuration: each tunable hyper-parameter's default value."""
+    params = inspect.signature(model_spec(name).builder).parameters
+    return {p: params[p].default for p in hyperparameter_names(name)}
+
+
 def build_model(name: str, **hyperparameters):
     """A fresh, uncompiled Keras model; unknown hyper-parameters are an error, None means 'default'."""
     spec = model_spec(name)
@@ -66,8 +71,6 @@ def build_model(name: str, **hyperparameters):
                           f"it takes {', '.join(allowed)}")
     given = {k: v for k, v in hyperparameters.items() if v is not None}
     return spec.builder(input_shape=spec.input_shape, **given)
-
-
 
 
 def load_model_file(path):
@@ -106,4 +109,5 @@ def load_original_weights(path, name: str):
 
 
 __all__ = ["ALIASES", "CUSTOM_OBJECTS", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec", "SeqSelfAttention",
-           "build_model", "hyperparameter_names", "load_model_file", "load_original_weights", "model_spec"]
+           "build_model", "hyperparameter_names", "load_model_file", "load_original_weights", "model_defaults",
+           "model_spec"]
