@@ -196,7 +196,8 @@ def champions_table(outcomes: dict[tuple[str, str], ModelOutcome], regions) -> p
             if not e:
                 row[f"{model} macro-F1"] = row[f"{model} sign acc. (coverage)"] = "no champion"
                 continue
-            row[f"{model} macro-F1"] = _interval(e["macro_f1"], e["macro_f1_ci"])
+            row[f"{model} macro-F1"] = _interval(e["macro_f1"], e["macro_f1_ci"]) + (
+                f" (predicts {e['predicted_classes']} of 3 classes)" if e["predicted_classes"] < 3 else "")
             row[f"{model} sign acc. (coverage)"] = (f"{_interval(e['sign_accuracy'], e['sign_accuracy_ci'])} "
                                                     f"({e['sign_coverage']:.2f})")
         rows.append(row)
@@ -223,6 +224,9 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
     out = transfer.summary
     best = out["macro_f1_out_of_domain"].idxmax()
     other = [m for m in MODELS if m != best][0]
+    cells = transfer.difference[transfer.difference["source"] != transfer.difference["target"]]
+    a, b = cells["model_a"].iloc[0], cells["model_b"].iloc[0]
+    n_a, n_b = int((cells["ci_low"] > 0).sum()), int((cells["ci_high"] < 0).sum())
     parts = [
         f"# attpd demo summary (`{command}`)",
         f"{len(regions)} synthetic regions, {size.n_events} events each; per region and model an Optuna study "
@@ -233,7 +237,9 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
         champions_table(outcomes, regions).to_markdown(),
         f"Transfers best on average: **{best}** (mean out-of-domain macro-F1 "
         f"{out.loc[best, 'macro_f1_out_of_domain']:.3f} vs {other} {out.loc[other, 'macro_f1_out_of_domain']:.3f}; "
-        f"in-domain {out.loc[best, 'macro_f1_in_domain']:.3f} vs {out.loc[other, 'macro_f1_in_domain']:.3f}).",
+        f"in-domain {out.loc[best, 'macro_f1_in_domain']:.3f} vs {out.loc[other, 'macro_f1_in_domain']:.3f}). "
+        f"Cell by cell ({a} - {b} macro-F1, 95 % paired event-bootstrap interval), of the {len(cells)} "
+        f"out-of-domain cells {n_a} favour {a}, {n_b} favour {b} and {len(cells) - n_a - n_b} are inconclusive.",
         "## Promotion decisions (gate: beat the majority-class baseline; then the paired rule against the "
         "champion)",
         decisions_table(outcomes).to_markdown(),
