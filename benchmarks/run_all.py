@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import demo_skill  # noqa: E402
 import predict_throughput  # noqa: E402
 import prepare_speed  # noqa: E402
 import scaling  # noqa: E402
@@ -48,6 +49,8 @@ def main(quick: bool) -> None:
          lambda: tune_pruning.run(trials=6 if quick else 10)),
         ("Scaling with the number of traces (Hi-net layout)", "`python benchmarks/scaling.py`",
          lambda: scaling.run((30, 120, 480) if quick else (50, 200, 800))),
+        ("Main job: the demo's champions against the skill and time targets",
+         "`python benchmarks/demo_skill.py`" + (" --quick" if quick else ""), lambda: demo_skill.run(quick)),
     ]
     out = ["# Benchmark results", "", f"Measured {machine()}.", ""]
     for title, command, fn in sections:
