@@ -423,6 +423,9 @@ def predict(
                   f" traces/s); {len(report.skipped)} skipped"
                   + (f" (listed in {output.name}.skipped.csv)" if report.skipped else "")
                   + (f"; {report.skhash_picks} SKHASH picks in {skhash_out}" if skhash_out else ""))
+    if skhash_out and report.skhash_picks == 0:
+        err_console.print(f"warning: no trace was predicted up or down with probability >= {min_probability}: "
+                          f"{skhash_out} holds no pick", highlight=False, soft_wrap=True)
 
 
 @command(app, "import-h5")

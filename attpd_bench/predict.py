@@ -26,6 +26,7 @@ from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.errors import DataError
 from attpd_bench.pipeline import as_model_input
 
+SKHASH_COLUMNS = ("event_id", "network", "station", "location", "channel", "p_polarity")
 ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code")
 ORIGIN_COLUMNS = {"source_latitude_deg": "origin_latitude", "source_longitude_deg": "origin_longitude",
                   "source_depth_km": "origin_depth_km"}
@@ -136,7 +137,7 @@ def predict_to_file(model, source: Path, output: Path, *, dataset: str | None = 
         pd.DataFrame(report.skipped, columns=["source_trace_name", "reason"]).to_csv(
             output.with_name(output.name + ".skipped.csv"), index=False)
     if skhash_out is not None:
-        table = pd.concat(picks, ignore_index=True) if picks else pd.DataFrame(columns=["event_id"])
+        table = pd.concat(picks, ignore_index=True) if picks else pd.DataFrame(columns=SKHASH_COLUMNS)
         table.sort_values(["event_id", "network", "station"], kind="stable").to_csv(skhash_out, index=False)
         report.skhash_picks = len(table)
     return report

@@ -134,3 +134,34 @@ def test_declared_component_order_wins(raw_regions, tmp_path):
     a, _ = prepare_store("ins", folder, tmp_path / "a")
     b, _ = prepare_store("ins", raw_regions[("ins", "seisbench")], tmp_path / "b")
     np.testing.assert_array_equal(a.arrays().waveforms, b.arrays().waveforms)
+
+
+def test_overwrite_replaces_only_a_store(raw_regions, tmp_path):
+    """--overwrite must never delete what the suite did not make (a typo such as --out raw/pnw)."""
+    folder = _copy(raw_regions, ("pnw", "native"), tmp_path)
+    thesis = tmp_path / "mine"
+    thesis.mkdir()
+    (thesis / "thesis.txt").write_text("years of work")
+    for target in (thesis, folder):
+        before = sorted(p.name for p in target.iterdir())
+        result = CliRunner().invoke(app, ["data", "prepare", "--dataset", "pnw", "--source", str(folder),
+                                          "--out", str(target), "--overwrite"])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"{target}: not a store" in result.output and "manifest.json" in result.output
+        assert sorted(p.name for p in target.iterdir()) == before
+    assert (thesis / "thesis.txt").read_text() == "years of work"
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+    # a store is replaced
+    store = tmp_path / "store"
+    prepare_store("pnw", folder, store)
+    again, _ = prepare_store("pnw", folder, store, overwrite=True, seed=1)
+    assert again.manifest["seed"] == 1
+
+
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_chunk_size_must_be_positive(raw_regions, tmp_path, size):
+    result = CliRunner().invoke(app, ["data", "prepare", "--dataset", "pnw", "--source",
+                                      str(raw_regions[("pnw", "native")]), "--out", str(tmp_path / "s"),
+                                      "--chunk-size", size])
+    assert result.exit_code == 1 and f"--chunk-size must be at least 1, got {size}" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "s").exists()

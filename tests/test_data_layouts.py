@@ -110,3 +110,29 @@ def test_snr_carried_from_each_layout(stores):
 def test_labels_are_valid(stores):
     for store in stores.values():
         assert store.labels().min() > INVALID and store.labels().max() <= 2
+
+
+@pytest.mark.parametrize("region, layout", LAYOUTS)
+def test_first_motion_sign_matches_the_label_through_the_chain(raw_regions, stores, region, layout):
+    """Clear, impulsive synthetic onsets: the sign of the model window's first motion (synth -> published
+    layout -> reader -> preprocessing -> store -> window) is the label's (up +, down -). A sign inverted
+    anywhere in the chain fails this."""
+    from attpd_bench.data.preprocess import model_windows
+
+    store = stores[(region, layout)]
+    truth = pd.read_csv(raw_regions[(region, layout)] / "truth.csv", keep_default_na=False)
+    clear = truth[(truth["written"].astype(str) == "True") & (truth["impulsive"].astype(str) == "True")
+                  & (truth["clarity"] > 8) & (truth["label_error"].astype(str) == "False")
+                  & (truth["analyst_label"] < 2)]
+    row_of = pd.Series(np.arange(len(store.metadata)), index=store.metadata["source_trace_name"].astype(str))
+    clear = clear[clear["source_trace_name"].astype(str).isin(row_of.index)]
+    rows = row_of[clear["source_trace_name"].astype(str)].to_numpy()
+    order = np.argsort(rows)  # the store reads sorted rows
+    rows, clear = rows[order], clear.iloc[order]
+    assert len(rows) >= 5
+    windows = model_windows(store.read_rows(rows))  # P (the analyst's pick) at sample 200
+    onset = 200 + (clear["onset_sample"] - clear["p_pick_sample"]).to_numpy()
+    first_motion = np.array([w[o:o + 5].sum() - 5 * w[o - 20:o - 5].mean() for w, o in zip(windows, onset)])
+    labels = store.metadata["label"].to_numpy()[rows]
+    agree = (np.sign(first_motion) == np.where(labels == 0, 1, -1)).mean()
+    assert agree >= 0.95, agree

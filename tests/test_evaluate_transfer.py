@@ -64,6 +64,17 @@ def test_transfer_matrices_reuse_and_runs(stores, workdir):
     assert ((first.difference["ci_low"] <= first.difference["difference"] + 1e-12)
             & (first.difference["difference"] <= first.difference["ci_high"] + 1e-12)).all()
     assert not any(first.reused.values())
+    # one cell recomputed independently: the source's saved model on the target's test split, scikit-learn
+    from sklearn.metrics import f1_score
+
+    from attpd_bench.data.preprocess import model_windows
+
+    saved = MlflowClient().get_run(first.training_runs[("ross", "hinet")]).data.tags["model_uri"]
+    target = picked["pnw"].arrays("test")
+    predicted = tracking.load_keras_model(saved).predict(model_windows(target.waveforms)[..., None],
+                                                         verbose=0).argmax(axis=1)
+    assert first.matrices["ross"]["macro_f1"].loc["hinet", "pnw"] == pytest.approx(
+        f1_score(target.labels, predicted, average="macro"), abs=1e-9)
     n_training_runs = sum(len(tracking.search_runs(f"attpd/{d}")) for d in names)
     assert n_training_runs == 6
 

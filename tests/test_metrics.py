@@ -124,3 +124,20 @@ def test_accuracy_by_snr():
     by = {r["snr_bin"]: r for r in rows}
     assert by["[-inf, 0)"]["accuracy"] == 1.0 and by["[0, 10)"]["accuracy"] == 0.0
     assert by["unknown"]["n"] == 1 and by["[10, 20)"]["n"] == 0 and math.isnan(by["[10, 20)"]["accuracy"])
+
+
+def test_bootstrap_resamples_events_not_traces():
+    """20 events of 50 traces, each event all right or all wrong: the traces are not independent, and the
+    event bootstrap's interval is several times wider than a trace bootstrap's."""
+    from attpd_bench.metrics import bootstrap_intervals
+
+    events = np.repeat(np.arange(20), 50)
+    y_true = np.zeros(1000, dtype=int)
+    y_pred = np.where(events % 2 == 0, 0, 2)  # even events right, odd events wrong
+    lo, hi = bootstrap_intervals(y_true, y_pred, events, ("accuracy",), n_boot=2000, seed=0)["accuracy"]
+    rng = np.random.default_rng(0)
+    by_trace = (y_pred == y_true)[rng.integers(0, 1000, size=(2000, 1000))].mean(axis=1)
+    t_lo, t_hi = np.percentile(by_trace, [2.5, 97.5])
+    assert lo < 0.5 < hi
+    assert hi - lo > 4 * (t_hi - t_lo)
+    assert 0.3 < hi - lo < 0.55  # an event binomial: 2 x 1.96 x sqrt(0.25 / 20) = 0.44

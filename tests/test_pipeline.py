@@ -84,3 +84,41 @@ def test_evaluation_dataset_keeps_store_order(stores):
     store = stores[("pnw", "native")]
     x = np.concatenate([b[0].numpy() for b in evaluation_dataset(store, "test", (400, 1), 7)])
     np.testing.assert_allclose(x[..., 0], model_windows(store.arrays("test").waveforms))
+
+
+@pytest.mark.parametrize("time_shift, max_in_memory_gb", [(0, 4.0), (40, 4.0), (40, 0.0)],
+                         ids=["fixed-windows", "shifted-in-memory", "shifted-streaming"])
+def test_every_example_keeps_its_own_label(stores, tmp_path, time_shift, max_in_memory_gb):
+    """Each trace's label is written into its waveform (the distance between two spikes) and decoded after
+    shuffle, flip and shift: the pipeline's label must be the trace's own (up/down swapped when flipped)."""
+    import shutil
+
+    import h5py
+
+    from attpd_bench.data.store import PolarityStore
+
+    coded = tmp_path / "coded"
+    shutil.copytree(stores[("hinet", "native")].path, coded)
+    labels = PolarityStore(coded).metadata["label"].to_numpy()
+    assert len(set(labels)) == 3
+    with h5py.File(coded / "waveforms.hdf5", "a") as h5:
+        data = h5["data/bucket0"]
+        waves = np.zeros(data.shape, dtype=np.float32)
+        waves[:, 0, 250] = 1.0  # marker spike: its sign tells a flipped copy
+        waves[np.arange(len(labels)), 0, 260 + 10 * labels] = 0.5  # the label, 10-30 samples after it
+        data[...] = waves
+    config = PipelineConfig(batch_size=16, flip=True, time_shift=time_shift, seed=3,
+                            max_in_memory_gb=max_in_memory_gb)
+    ds, n = training_dataset(PolarityStore(coded), "train", config, (400, 1))
+    seen = 0
+    for x, y in ds:
+        x, y = x.numpy()[..., 0], y.numpy().argmax(axis=1)
+        rows = np.arange(len(x))
+        marker = np.abs(x).argmax(axis=1)
+        flipped = x[rows, marker] < 0
+        rest = np.abs(x).copy()
+        rest[rows, marker] = 0
+        code = (rest.argmax(axis=1) - marker) // 10 - 1
+        np.testing.assert_array_equal(y, np.where(flipped, np.array([1, 0, 2])[code], code))  # up <-> down
+        seen += len(x)
+    assert seen == n

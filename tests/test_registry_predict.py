@@ -63,45 +63,63 @@ def _constant_model(label: int):
     return model
 
 
+def _interval(d, prefix: str = "") -> str:
+    return f"95% interval [{getattr(d, prefix + 'ci_low'):+.4f}, {getattr(d, prefix + 'ci_high'):+.4f}]"
+
+
 def test_promotion_table(training_store, good_model, workdir):
+    """Every row's decision and its exact reason, with a zero and a non-zero --min-gain."""
     name = "attpd-pd-pnw"
-    majority = int(np.bincount(training_store.labels("test")).argmax())
+    counts = np.bincount(training_store.labels("test"), minlength=3)
+    majority, rarest = int(counts.argmax()), int(counts.argmin())
+    baseline = f"the majority-class baseline (always '{('up', 'down', 'unknown')[majority]}')"
     bad = _model_run(_constant_model(majority), training_store, 0.2, "majority-a")
     # no champion yet, but the first candidate must still beat the majority-class baseline: this one is it
     first = registry.promote("pd", "pnw", run_id=bad, n_boot=200)
-    assert first.alias == "challenger" and "fails the gate" in first.reason and "majority-class" in first.reason
+    assert first.alias == "challenger" and first.baseline_difference == 0.0
+    assert first.reason == f"fails the gate: 95% interval [+0.0000, +0.0000] of the macro_f1 difference over " \
+                           f"{baseline} includes zero"
     assert _alias(name, "champion") is None and _alias(name, "challenger") == "1"
-    assert first.baseline_difference == 0.0
 
     better = _model_run(good_model, training_store, 0.8, "trained")
     d = registry.promote("pd", "pnw", n_boot=300)  # best run by dev_macro_f1 is `better`
     assert d.candidate_run_id == better and d.alias == "champion" and d.compared_version is None
-    assert d.reason.startswith("no champion yet") and d.baseline_ci_low > 0
-    assert _alias(name, "champion") == "2"
+    assert d.reason == f"no champion yet; macro_f1 {d.baseline_difference:+.4f} over {baseline} >= min gain " \
+                       f"0.0, {_interval(d, 'baseline_')} above zero"
+    assert d.baseline_ci_low > 0 and _alias(name, "champion") == "2"
     old = MlflowClient().get_model_version(name, "1")
     assert old.run_id == bad and old.tags["promotion.alias"] == '"challenger"'  # keeps its version and tags
 
-    worse = _model_run(build_model("pd"), training_store, 0.1, "untrained-b")
+    worse = _model_run(_constant_model(rarest), training_store, 0.1, "rarest-class")
     d = registry.promote("pd", "pnw", run_id=worse, n_boot=300)
     assert d.alias == "challenger" and _alias(name, "champion") == "2" and _alias(name, "challenger") == "3"
-    assert "fails the gate" in d.reason or "below min gain" in d.reason or "includes zero" in d.reason
+    assert d.baseline_difference < 0
+    assert d.reason == f"fails the gate: macro_f1 {d.baseline_difference:+.4f} over {baseline} is below min " \
+                       f"gain 0.0"
+
+    # as good as the champion, asked to be better by 0.05: passes the gate, not the champion
+    twin = _model_run(good_model, training_store, 0.75, "twin")
+    d = registry.promote("pd", "pnw", run_id=twin, n_boot=300, min_gain=0.05)
+    assert d.alias == "challenger" and d.difference == 0.0 and _alias(name, "challenger") == "4"
+    assert d.reason == "macro_f1 +0.0000 over the champion is below min gain 0.05"
 
     # dry run: decides, changes nothing
     versions = len(MlflowClient().search_model_versions(f"name = '{name}'"))
     d = registry.promote("pd", "pnw", run_id=_model_run(good_model, training_store, 0.7, "copy"), dry_run=True)
     assert d.dry_run and len(MlflowClient().search_model_versions(f"name = '{name}'")) == versions
+    assert d.reason == f"{_interval(d)} of the macro_f1 difference over the champion includes zero"
     assert _alias(name, "champion") == "2"
 
     # the same run twice -> the same version
     again = registry.promote("pd", "pnw", run_id=better)
-    assert again.candidate_version == "2" and "already the champion" in again.reason
+    assert again.candidate_version == "2" and again.reason == "candidate is already the champion"
     assert len(MlflowClient().search_model_versions(f"name = '{name}'")) == versions
 
     # decision recorded as version tags, a JSON artifact and a promotion run
     tags = MlflowClient().get_model_version(name, "2").tags
-    assert tags["promotion.alias"] == '"champion"' and "promotion.ci_low" in tags
+    assert tags["promotion.alias"] == '"champion"' and "promotion.baseline_ci_low" in tags
     runs = tracking.search_runs("attpd/pnw", "tags.kind = 'promotion'")
-    assert len(runs) == 5
+    assert len(runs) == 6
 
 
 def test_racing_promotions_leave_an_evaluated_champion(training_store, good_model, workdir):
@@ -272,3 +290,14 @@ def test_import_h5_round_trip(workdir):
     result = runner.invoke(app, ["import-h5", "--file", str(workdir / "junk.h5"), "--model", "pd",
                                  "--dataset", "scsn"])
     assert result.exit_code == 1 and "not an HDF5 file" in result.output
+
+
+def test_predict_with_no_up_or_down_pick_writes_an_empty_skhash_file(training_store, workdir):
+    _constant_model(2).save(workdir / "unknown.keras")  # answers "unknown" for every trace
+    result = runner.invoke(app, ["predict", "--model-uri", str(workdir / "unknown.keras"), "--input",
+                                 str(training_store.path), "--output", str(workdir / "p.csv"), "--skhash-out",
+                                 str(workdir / "pol.csv")])
+    assert result.exit_code == 0, result.output
+    assert "0 SKHASH picks" in result.output and "no trace was predicted up or down" in result.output
+    pol = pd.read_csv(workdir / "pol.csv")
+    assert len(pol) == 0 and {"event_id", "network", "station", "p_polarity"} <= set(pol.columns)

@@ -56,6 +56,8 @@ def prepare_store(dataset: str, source: Path, out: Path, *, seed: int = 0, split
     """
     if split_mode not in SPLIT_MODES:
         raise DataError(f"unknown split mode {split_mode!r}; expected one of {', '.join(SPLIT_MODES)}")
+    if chunk_size < 1:
+        raise DataError(f"--chunk-size must be at least 1, got {chunk_size}")
     reader = open_reader(dataset, source)
     report = PrepareReport()
     writer = StoreWriter(out, dataset, overwrite=overwrite)

@@ -116,6 +116,10 @@ class StoreWriter:
         self.path = Path(path)
         if self.path.exists() and not overwrite:
             raise DataError(f"{self.path}: a store already exists here (use --overwrite to replace it)")
+        if self.path.exists() and not (self.path / MANIFEST_FILE).is_file():
+            # --overwrite replaces only what the suite made: never a data set, a thesis, a home folder
+            raise DataError(f"{self.path}: not a store (no {MANIFEST_FILE}); --overwrite replaces only a store "
+                            f"made by `attpd data prepare`, so move this folder away or choose another --out")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.dataset = dataset
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.partial-", dir=self.path.parent))
