@@ -15,7 +15,6 @@ moved while we were evaluating (another promotion), we compare again against the
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -244,7 +243,8 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
             continue  # another promotion moved the champion while we evaluated: compare with the new one
         client = MlflowClient()
         for key, value in decision.as_dict().items():
-            client.set_model_version_tag(name, version.version, f"promotion.{key}", json.dumps(value))
+            if value is not None:  # plain strings a user can read in the UI
+                client.set_model_version_tag(name, version.version, f"promotion.{key}", str(value))
         client.set_registered_model_alias(name, decision.alias, version.version)
         return _record(decision, run, store, version)
     raise TrackingError(f"the champion of {name} kept moving during {max_rounds} comparisons; try again")

@@ -122,8 +122,8 @@ class RunLogger:
         self._client = MlflowClient()
 
     def log_params(self, params: dict) -> None:
-        self._client.log_batch(self.run_id, params=[Param(k, "None" if v is None else str(v))
-                                                    for k, v in params.items()])
+        """Unset (None) values are left out: a param that says "None" tells a reader nothing."""
+        self._client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in params.items() if v is not None])
 
     def set_tags(self, tags: dict) -> None:
         self._client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])

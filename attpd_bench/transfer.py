@@ -158,11 +158,12 @@ def _log_outputs(log: tracking.RunLogger, result: TransferResult, metric: str) -
     names = result.names
     for model, by_metric in result.matrices.items():
         for key in MATRIX_METRICS:
-            log.log_text(by_metric[key].to_csv(), f"matrices/{model}_{key}.csv")
+            log.log_text(by_metric[key].rename_axis("trained on \\ tested on").to_csv(),
+                         f"matrices/{model}_{key}.csv")
             log.log_figure(plots.matrix_heatmap(by_metric[key], names, names, f"{model}: {key}"),
                            f"figures/{model}_{key}.png")
         log.log_metrics({f"{model}_{k}": v for k, v in result.summary.loc[model].items()})
-    log.log_text(result.summary.to_csv(), "matrices/summary.csv")
+    log.log_text(result.summary.rename_axis("model").to_csv(), "matrices/summary.csv")
     if result.difference is not None:
         d = result.difference
         a, b = d["model_a"].iloc[0], d["model_b"].iloc[0]

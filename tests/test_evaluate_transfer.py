@@ -98,3 +98,8 @@ def test_transfer_matrices_reuse_and_runs(stores, workdir):
         assert {"matrices/pd_macro_f1.csv", "matrices/ross_accuracy.csv", "matrices/pd_minus_ross.csv",
                 "matrices/transfer.md"} <= artifacts
         assert "pd_macro_f1_gap" in parent.data.metrics
+        assert "None" not in parent.data.params.values()  # unset options are left out, not logged as "None"
+        csv = client.download_artifacts(parent.info.run_id, "matrices/pd_macro_f1.csv", str(workdir))
+        assert open(csv).readline().startswith("trained on \\ tested on,")
+        csv = client.download_artifacts(parent.info.run_id, "matrices/summary.csv", str(workdir))
+        assert open(csv).readline().startswith("model,")

@@ -126,6 +126,7 @@ def test_tiny_study_parent_children_and_resume(stores, workdir):
                                                                                           "metrics")}
     study = optuna.load_study(study_name="pnw-pd", storage=open_storage(None))
     assert len(study.trials) == 3 and study.user_attrs["mlflow_parent_run_id"] == parent.info.run_id
+    assert study.metric_names == ["dev_macro_f1"]  # optuna-dashboard names the objective
     # trial 0 is the untuned configuration (where the search space holds it): the baseline to beat
     assert study.trials[0].params["learning_rate"] == 0.001 and study.trials[0].params["attention_width"] == 20
 
