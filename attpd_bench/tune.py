@@ -268,7 +268,9 @@ def open_study(spec: StudySpec, model: str, store: PolarityStore, storage,
                                "direction": spec.direction, "sampler": spec.sampler["name"],
                                "pruner": spec.pruner["name"], "storage": _describe(storage)})
         study.set_user_attr("store_fingerprint", store.fingerprint)
-        study.set_metric_names([spec.objective])
+        with warnings.catch_warnings():  # experimental in Optuna, and what optuna-dashboard labels axes with
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([spec.objective])
         study.enqueue_trial(spec.default_params(model), user_attrs={"origin": "untuned defaults"})
         study.set_user_attr(PARENT_ATTR, parent.run_id)  # last: other workers wait for it
     deadline = time.monotonic() + 120

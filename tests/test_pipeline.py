@@ -122,3 +122,14 @@ def test_every_example_keeps_its_own_label(stores, tmp_path, time_shift, max_in_
         np.testing.assert_array_equal(y, np.where(flipped, np.array([1, 0, 2])[code], code))  # up <-> down
         seen += len(x)
     assert seen == n
+
+
+def test_in_memory_estimate_counts_the_augmented_windows():
+    """The in-memory path's footprint is ~7x the stored split (flip doubling, window cut, tensor copies): an
+    INSTANCE-size training split (~900,000 traces) must stream under the 4 GB default, not peak near 20 GB."""
+    from attpd_bench.pipeline import in_memory_bytes
+
+    fixed, shifted = PipelineConfig(), PipelineConfig(time_shift=50)
+    assert in_memory_bytes(3549, fixed) / 3549 > 17_500 and in_memory_bytes(3549, shifted) / 3549 > 17_800
+    assert in_memory_bytes(900_000, fixed) / 2**30 > fixed.max_in_memory_gb
+    assert in_memory_bytes(100_000, PipelineConfig(flip=False)) < in_memory_bytes(100_000, fixed) / 2
