@@ -143,8 +143,9 @@ class RunLogger:
         return undefined
 
     def log_epoch(self, epoch: int, logs: dict) -> None:
-        """Per-epoch training curves under the contract's names."""
-        self.log_metrics({k: v for k, v in logs.items() if k in EPOCH_METRICS}, step=epoch)
+        """Per-epoch training curves under the contract's names; ``epoch`` is Keras' 0-based index, the step is
+        the 1-based epoch number that figures, ``best_epoch`` and the console use too."""
+        self.log_metrics({k: v for k, v in logs.items() if k in EPOCH_METRICS}, step=epoch + 1)
 
     def log_store_input(self, store, context: str = "training") -> None:
         """The store as the run's input dataset: name ``<dataset>-store``, digest = fingerprint prefix."""
@@ -169,7 +170,7 @@ class RunLogger:
     def log_figure(self, fig, artifact_file: str) -> None:
         from attpd_bench.plots import close
 
-        self._client.log_figure(self.run_id, fig, artifact_file)
+        self._client.log_figure(self.run_id, fig, artifact_file, save_kwargs={"bbox_inches": "tight", "dpi": 150})
         close(fig)
 
     def log_dict(self, data: dict, artifact_file: str) -> None:

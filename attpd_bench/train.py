@@ -235,7 +235,7 @@ def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | 
             log.log_figure(plots.confusion_matrix_figure(scores.report["confusion"],
                                                          f"{config.model} on {store.dataset} {name}"),
                            f"figures/confusion_{name}.png")
-        log.log_metrics({"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+        log.log_metrics({"best_epoch": result.best_epoch + 1, "epochs_run": result.epochs_run,  # 1-based
                          "train_seconds": result.seconds,
                          "train_samples_per_s": result.samples_per_epoch * result.epochs_run / result.seconds})
         log.log_figure(plots.learning_curves(result.history, result.best_epoch, f"{config.model} on {store.dataset}"),

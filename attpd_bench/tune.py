@@ -314,7 +314,7 @@ def objective_fn(spec: StudySpec, model: str, store: PolarityStore, parent_run_i
         def report(epoch: int, logs: dict) -> None:
             value = logs.get(intermediate)
             if value is not None and math.isfinite(value):
-                trial.report(value, epoch)
+                trial.report(value, epoch + 1)  # 1-based epochs, as in MLflow and the figures
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({intermediate} {value:.4f})")
 

@@ -48,7 +48,8 @@ def test_train_command_logs_a_complete_run(stores, workdir):
     client = MlflowClient()
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         history = client.get_metric_history(run.info.run_id, key)
-        assert [m.step for m in history] == [0, 1], key
+        assert [m.step for m in history] == [1, 2], key  # epochs counted from 1, as in figures and console
+    assert run.data.metrics["best_epoch"] in (1, 2) and run.data.metrics["epochs_run"] == 2
     for key in ("dev_accuracy", "dev_macro_f1", "test_accuracy", "test_macro_f1", "test_sign_accuracy"):
         assert 0.0 <= run.data.metrics[key] <= 1.0, key
     inputs = run.inputs.dataset_inputs

@@ -117,7 +117,7 @@ def test_tiny_study_parent_children_and_resume(stores, workdir):
     for child in children:
         assert child.info.status == "FINISHED"
         assert {"learning_rate", "batch_size", "attention_width"} <= set(child.data.params)
-        assert [m.step for m in MlflowClient().get_metric_history(child.info.run_id, "val_macro_f1")] == [0]
+        assert [m.step for m in MlflowClient().get_metric_history(child.info.run_id, "val_macro_f1")] == [1]
     assert {"best.learning_rate", "best.attention_width", "best_trial"} <= set(parent.data.tags)
     assert parent.data.metrics["n_trials"] == 3
     for child in children:  # trials see dev only: the test split is scored by train, refit, evaluate, promote
