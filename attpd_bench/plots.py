@@ -31,8 +31,7 @@ def learning_curves(history: dict[str, list[float]], best_epoch: int | None = No
 def _annotated_heatmap(fig, ax, data: np.ndarray, fmt: str, cmap: str, vmin=None, vmax=None, label: str = ""):
     """Cells coloured by value with a colour bar; each annotated in black or white, whichever reads on the
     cell (by its luminance); undefined (NaN) cells hatched and marked "n/a"; no grid through the cells."""
-    colours = plt.get_cmap(cmap).copy()
-    colours.set_bad("white")
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")
     image = ax.imshow(np.ma.masked_invalid(data), cmap=colours, vmin=vmin, vmax=vmax)
     ax.grid(False)
     for (i, j), v in np.ndenumerate(data):

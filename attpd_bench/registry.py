@@ -15,6 +15,7 @@ moved while we were evaluating (another promotion), we compare again against the
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -23,6 +24,7 @@ import numpy as np
 
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 
 from attpd_bench import metrics as M
 from attpd_bench import tracking
@@ -74,9 +76,16 @@ def register(run, name: str):
     existing = client.search_model_versions(f"name = '{name}' and run_id = '{run.info.run_id}'")
     if existing:
         return sorted(existing, key=lambda v: int(v.version))[0]
-    return client.create_model_version(name, run.data.tags["model_uri"], run_id=run.info.run_id,
-                                       tags={"store_fingerprint": run.data.tags.get("store_fingerprint", ""),
-                                             "model": run.data.tags.get("model", "")})
+    uri = run.data.tags["model_uri"]
+    logged_model = uri.removeprefix("models:/") if uri.startswith("models:/m-") else None
+    version = client.create_model_version(name, uri, run_id=run.info.run_id, model_id=logged_model,
+                                          tags={"store_fingerprint": run.data.tags.get("store_fingerprint", ""),
+                                                "model": run.data.tags.get("model", "")})
+    if logged_model is not None:  # the LoggedModel's page lists its versions (as mlflow.register_model does)
+        linked = json.loads(client.get_logged_model(logged_model).tags.get(MLFLOW_MODEL_VERSIONS, "[]"))
+        linked.append({"name": name, "version": version.version})
+        client.set_logged_model_tags(logged_model, {MLFLOW_MODEL_VERSIONS: json.dumps(linked)})
+    return version
 
 
 def alias_version(name: str, alias: str):
@@ -245,7 +254,10 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
         for key, value in decision.as_dict().items():
             if value is not None:  # plain strings a user can read in the UI
                 client.set_model_version_tag(name, version.version, f"promotion.{key}", str(value))
-        client.set_registered_model_alias(name, decision.alias, version.version)
+        try:
+            client.set_registered_model_alias(name, decision.alias, version.version)
+        except MlflowException:  # another promotion set this alias in the same instant (a unique constraint)
+            continue  # compare again, with whatever is champion now
         return _record(decision, run, store, version)
     raise TrackingError(f"the champion of {name} kept moving during {max_rounds} comparisons; try again")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,9 @@ def test_promotion_table(training_store, good_model, workdir):
     assert d.reason == f"no champion yet; macro_f1 {d.baseline_difference:+.4f} over {baseline} >= min gain " \
                        f"0.0, {_interval(d, 'baseline_')} above zero"
     assert d.baseline_ci_low > 0 and _alias(name, "champion") == "2"
+    logged = MlflowClient().get_run(better).data.tags["model_uri"].removeprefix("models:/")
+    links = json.loads(MlflowClient().get_logged_model(logged).tags["mlflow.modelVersions"])
+    assert links == [{"name": name, "version": 2}]  # the LoggedModel's page shows it registered
     old = MlflowClient().get_model_version(name, "1")
     assert old.run_id == bad and old.tags["promotion.alias"] == "challenger"  # keeps its version and tags
     assert "promotion.champion_score" not in old.tags  # plain-string tags; unset values are left out
