@@ -62,14 +62,12 @@ SIZES = {"quick": DemoSize(n_events=60, trials=2, epochs=3, patience=1, batch_si
 
 @dataclass
 class ModelOutcome:
-    """One (region, model): its study, the untuned and the tuned run, the two promotion decisions."""
+    """One (region, model): its study and the promotion decisions of its untuned and tuned runs."""
 
     study: str
     best_trial: int
     best_value: float
     best_params: dict
-    untuned_run: str
-    tuned_run: str
     decisions: list[registry.Decision]
     champion_config: TrainConfig  # the untuned one while there is no champion
     evaluation: dict = field(default_factory=dict)  # champion's test metrics and 95 % intervals
@@ -126,13 +124,13 @@ def tune_and_promote(region: str, model: str, store: PolarityStore, size: DemoSi
                          {**tags, "optuna_best_trial": str(study.best_trial.number), "demo_role": "tuned"})
     decisions.append(registry.promote(model, region, run_id=tuned_run, n_boot=size.n_boot, seed=seed))
     _report_decision(decisions[-1])
-    champion = registry.alias_version(registry.registered_name(model, region), registry.CHAMPION)
+    name = registry.registered_name(model, region)
+    champion = registry.alias_version(name, registry.CHAMPION)
     outcome = ModelOutcome(study.study_name, study.best_trial.number, study.best_value, study.best_params,
-                           untuned_run, tuned_run, decisions,
-                           tuned if champion is not None and champion.run_id == tuned_run else untuned)
+                           decisions, tuned if champion is not None and champion.run_id == tuned_run else untuned)
     if champion is not None:
-        evaluation = evaluate_model(load_model(registry.model_uri(registry.registered_name(model, region))),
-                                    store, "test", n_boot=size.n_boot, seed=seed)
+        evaluation = evaluate_model(load_model(registry.model_uri(name)), store, "test", n_boot=size.n_boot,
+                                    seed=seed)
         outcome.evaluation = {"version": str(champion.version), **{k: evaluation.report[k] for k in (
             "macro_f1", "sign_accuracy", "sign_coverage", "accuracy")},
             **{f"{k}_ci": evaluation.intervals[k] for k in ("macro_f1", "sign_accuracy")},
@@ -167,7 +165,7 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
         transfer = run_transfer(list(MODELS), stores, base, n_boot=size.n_boot, seed=seed, run_name="demo",
                                 configs=configs)
     minutes = (time.perf_counter() - started) / 60
-    summary = {"workdir": str(workdir), "minutes": minutes, "tracking_uri": uri, "size": size,
+    summary = {"workdir": str(workdir), "minutes": minutes, "size": size,
                "outcomes": outcomes, "transfer": transfer, "stores": stores,
                "mlflow_ui": f"mlflow ui --backend-store-uri {uri}",
                "optuna_dashboard": f"optuna-dashboard {workdir / T.DEFAULT_STORAGE}"}

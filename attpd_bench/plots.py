@@ -28,7 +28,7 @@ def learning_curves(history: dict[str, list[float]], best_epoch: int | None = No
     return fig
 
 
-def _annotated_heatmap(fig, ax, data: np.ndarray, fmt: str, cmap: str, vmin=None, vmax=None, label: str = ""):
+def _annotated_heatmap(fig, ax, data: np.ndarray, fmt: str, cmap: str, vmin=None, vmax=None):
     """Cells coloured by value with a colour bar; each annotated in black or white, whichever reads on the
     cell (by its luminance); undefined (NaN) cells hatched and marked "n/a"; no grid through the cells."""
     colours = plt.get_cmap(cmap).with_extremes(bad="white")
@@ -43,7 +43,7 @@ def _annotated_heatmap(fig, ax, data: np.ndarray, fmt: str, cmap: str, vmin=None
         luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
         ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=9,
                 color="black" if luminance > 0.5 else "white")
-    fig.colorbar(image, ax=ax, shrink=0.85, label=label)
+    fig.colorbar(image, ax=ax, shrink=0.85)
 
 
 def confusion_matrix_figure(cm, title: str = ""):

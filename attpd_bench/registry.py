@@ -269,10 +269,10 @@ def _record(decision: Decision, run, store: PolarityStore, version) -> Decision:
                                   registered_model=decision.name, decision=decision.alias,
                                   dry_run=str(decision.dry_run).lower())
     with tracking.run(tracking.experiment_name("train", store.dataset), f"promote-{decision.name}", tags) as log:
-        params = {"candidate_run_id": decision.candidate_run_id, "metric": decision.metric,
-                  "min_gain": decision.min_gain, "min_score": decision.min_score,
-                  "compared_version": decision.compared_version, "candidate_version": decision.candidate_version}
-        log.log_params({k: v for k, v in params.items() if v is not None})
+        log.log_params({"candidate_run_id": decision.candidate_run_id, "metric": decision.metric,
+                        "min_gain": decision.min_gain, "min_score": decision.min_score,
+                        "compared_version": decision.compared_version,
+                        "candidate_version": decision.candidate_version})  # unset ones are left out
         log.log_metrics({k: v for k, v in decision.as_dict().items()
                          if k in ("candidate_score", "champion_score", "difference", "ci_low", "ci_high",
                                   "baseline_score", "baseline_difference", "baseline_ci_low", "baseline_ci_high")

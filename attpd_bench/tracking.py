@@ -170,7 +170,8 @@ class RunLogger:
     def log_figure(self, fig, artifact_file: str) -> None:
         from attpd_bench.plots import close
 
-        self._client.log_figure(self.run_id, fig, artifact_file, save_kwargs={"bbox_inches": "tight", "dpi": 150})
+        self._client.log_figure(self.run_id, fig, artifact_file,
+                                save_kwargs={"bbox_inches": "tight", "dpi": 150})
         close(fig)
 
     def log_dict(self, data: dict, artifact_file: str) -> None:

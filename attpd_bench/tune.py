@@ -41,13 +41,14 @@ ATTENTION_STEPS = 50  # the PD attention sequence: 400 samples after three 2x po
 OBJECTIVES = {"dev_macro_f1": ("val_macro_f1", "macro_f1"), "dev_accuracy": ("val_accuracy", "accuracy"),
               "dev_sign_accuracy": ("val_sign_accuracy", "sign_accuracy")}
 TRAIN_KEYS = {"learning_rate", "batch_size"}
+ALL_HYPERPARAMETERS = frozenset(n for m in MODEL_NAMES for n in hyperparameter_names(m))
 SECTIONS = {"study": {"dataset", "objective", "direction", "n_trials", "timeout_s"},
             "sampler": {"name", "seed", "n_startup_trials"},
             "pruner": {"name", "n_startup_trials", "n_warmup_steps", "min_resource", "reduction_factor"},
             # and any model hyper-parameter (e.g. bn_momentum), fixed for every trial of the study
-            "training": {"epochs", "patience", "augment", "time_shift", "batch_size", "learning_rate"},
+            "training": {"epochs", "patience", "augment", "time_shift", "batch_size", "learning_rate",
+                         *ALL_HYPERPARAMETERS},
             "search": None}
-ALL_HYPERPARAMETERS = frozenset(n for m in MODEL_NAMES for n in hyperparameter_names(m))
 PARAM_KEYS = {"float": {"type", "low", "high", "log"}, "int": {"type", "low", "high", "step", "log"},
               "categorical": {"type", "choices"}}
 
@@ -158,8 +159,6 @@ def load_study_spec(path: Path) -> StudySpec:
         if not isinstance(value, dict):
             fail(f"[{section}] must be a table")
         allowed = SECTIONS[section]
-        if section == "training":
-            allowed = allowed | ALL_HYPERPARAMETERS
         if allowed is not None:
             for key in value:
                 if key not in allowed:
