@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from attpd_bench.console import console, err_console, progress
+from attpd_bench.console import console, err_console, progress, set_verbosity
 from attpd_bench.errors import AttpdError
 
 app = typer.Typer(help="Benchmark deep-learning P-wave first-motion polarity models (PD vs Ross).",
@@ -21,6 +20,12 @@ data_app = typer.Typer(help="Synthesise, prepare and inspect data sets.", no_arg
 app.add_typer(data_app, name="data")
 tune_app = typer.Typer(help="Optuna studies: run trials (default) or `tune show` the results.")
 app.add_typer(tune_app, name="tune")
+
+
+@app.callback()
+def options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's, Optuna's and "
+                                                  "the libraries' own log lines and warnings too.")] = False):
+    set_verbosity(verbose)
 
 
 GROUP_PREFIX = {id(data_app): "data ", id(tune_app): "tune "}
@@ -483,15 +488,6 @@ def demo(
 
 
 def main() -> None:  # console-script entry point
-    import warnings
-
-    # keep the console readable: TensorFlow's C++ chatter (level 3 also hides its harmless "NodeDef mentions
-    # attribute use_unbounded_threadpool" errors; set TF_CPP_MIN_LOG_LEVEL=0 to see everything) and three known,
-    # harmless library warnings
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    for pattern in ("Hint: Inferred schema contains integer", "`shuffle=True` was passed",
-                    "The specified dataset source can be interpreted"):
-        warnings.filterwarnings("ignore", message=pattern)
     app()
 
 

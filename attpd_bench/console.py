@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -11,6 +14,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 console = Console()
 err_console = Console(stderr=True)
+
+VERBOSE_ENV = "ATTPD_VERBOSE"  # an environment variable, so that tuning worker processes inherit it
+# known, harmless library warnings (integer columns in a model signature, tf.data's shuffle note, a local path
+# as a dataset source)
+QUIET_WARNINGS = ("Hint: Inferred schema contains integer", "`shuffle=True` was passed",
+                  "The specified dataset source can be interpreted")
+
+
+def set_verbosity(verbose: bool) -> None:
+    """Quiet by default: the suite's own messages and progress bars only. ``verbose`` (``attpd --verbose``)
+    gives back TensorFlow's C++ and Python logs, Optuna's per-trial INFO lines and library warnings.
+
+    Call before TensorFlow is imported: its C++ log level is read once, from TF_CPP_MIN_LOG_LEVEL (level 3 also
+    hides the harmless "NodeDef mentions attribute use_unbounded_threadpool" errors)."""
+    if verbose or os.environ.get(VERBOSE_ENV) == "1":
+        os.environ[VERBOSE_ENV] = "1"
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    for pattern in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+def verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV) == "1"
 
 
 @contextmanager

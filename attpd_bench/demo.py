@@ -4,7 +4,8 @@ Per region: synthesise -> prepare a store -> for PD and for Ross, an Optuna stud
 configuration) -> the untuned configuration trained as a normal run and promoted through the gate (it must beat
 the majority-class baseline) -> the study's best trial refit as a normal run and promoted against that champion
 by the paired rule. Then the transfer matrices of the champions' configurations (their runs are reused, nothing
-is retrained), and a summary a seismologist reads at a glance: per region PD vs Ross champion test macro-F1 and
+is retrained), each champion's predictions for its region's raw files (with the SKHASH polarity export), and
+a summary a seismologist reads at a glance: per region PD vs Ross champion test macro-F1 and
 sign accuracy with 95 % event-bootstrap intervals, the promotion decisions, and which model transfers best.
 
 Everything lands in ``--workdir``: raw data, stores, ``mlflow.db`` + ``mlruns/``, ``optuna.journal`` and
@@ -37,6 +38,7 @@ from attpd_bench.data.prepare import prepare_store
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.data.synth import REGIONS, write_region
 from attpd_bench.evaluate import evaluate_model, load_model
+from attpd_bench.predict import predict_and_log
 from attpd_bench.train import TrainConfig, find_finished_run, train_and_log
 from attpd_bench.transfer import markdown_report, run_transfer
 
@@ -54,6 +56,7 @@ class DemoSize:
     batch_size: int
     n_boot: int
     bn_momentum: float = 0.9  # see the module docstring
+    regions: tuple[str, ...] = REGIONS
 
 
 SIZES = {"quick": DemoSize(n_events=60, trials=2, epochs=3, patience=1, batch_size=32, n_boot=300),
@@ -147,10 +150,10 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
     with _in(workdir):
         uri = tracking.configure(tracking_uri or f"sqlite:///{workdir / 'mlflow.db'}")
         stores: dict[str, PolarityStore] = {}
-        for k, region in enumerate(REGIONS):
+        for region in size.regions:
             raw, store_path = workdir / "raw" / region, workdir / "stores" / region
             if not (raw / "truth.csv").exists():
-                write_region(region, size.n_events, raw, seed=seed + k)
+                write_region(region, size.n_events, raw, seed=seed + REGIONS.index(region))
             stores[region] = PolarityStore(store_path) if (store_path / "manifest.json").exists() else \
                 prepare_store(region, raw, store_path, seed=seed)[0]
             console.print(f"[bold]{region}[/]: {len(stores[region])} traces in {store_path}")
@@ -164,9 +167,10 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
         configs = {key: o.champion_config for key, o in outcomes.items()}
         transfer = run_transfer(list(MODELS), stores, base, n_boot=size.n_boot, seed=seed, run_name="demo",
                                 configs=configs)
+        predictions = predict_with_champions(workdir, list(stores))
     minutes = (time.perf_counter() - started) / 60
     summary = {"workdir": str(workdir), "minutes": minutes, "size": size,
-               "outcomes": outcomes, "transfer": transfer, "stores": stores,
+               "outcomes": outcomes, "transfer": transfer, "stores": stores, "predictions": predictions,
                "mlflow_ui": f"mlflow ui --backend-store-uri {uri}",
                "optuna_dashboard": f"optuna-dashboard {workdir / T.DEFAULT_STORAGE}"}
     text = summary_markdown(summary, quick=quick)
@@ -177,6 +181,27 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
     console.print(f"finished in {minutes:.1f} min; the summary is in {workdir / SUMMARY_FILE} and in the MLflow "
                   f"run {transfer.parent_run_id} (attpd/transfer)")
     return summary
+
+
+def predict_with_champions(workdir: Path, regions: list[str]) -> pd.DataFrame:
+    """`attpd predict` of each region's raw published files with its champions (as a user would predict their
+    own catalogue), with the SKHASH polarity export: one run each in ``attpd/predict``."""
+    rows = []
+    for region in regions:
+        for model in MODELS:
+            name = registry.registered_name(model, region)
+            if registry.alias_version(name, registry.CHAMPION) is None:
+                continue
+            out = workdir / "predictions" / f"{model}-{region}.csv"
+            out.parent.mkdir(exist_ok=True)
+            skhash = out.with_suffix(".skhash.csv")
+            report = predict_and_log(registry.model_uri(name), workdir / "raw" / region, out, dataset=region,
+                                     skhash_out=skhash)
+            rows.append({"model": registry.model_uri(name), "input": f"raw/{region}", "traces": report.written,
+                         "skipped": len(report.skipped), "table": f"predictions/{out.name}",
+                         "SKHASH picks": f"{report.skhash_picks} in predictions/{skhash.name}"})
+    console.print(f"predicted {len(rows)} catalogues with the champions into {workdir / 'predictions'}")
+    return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
 
 
 def _interval(value: float, ci) -> str:
@@ -245,6 +270,8 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
         studies.to_markdown(),
         "## Transfer of the champions' configurations",
         markdown_report(transfer).strip(),
+        "## Predictions of the champions (`attpd predict`, runs in attpd/predict)",
+        summary["predictions"].to_markdown() if len(summary["predictions"]) else "no champion to predict with",
         "## Where everything is",
         f"- workdir `{summary['workdir']}`; browse the runs: `{summary['mlflow_ui']}`\n"
         f"- browse the studies: `{summary['optuna_dashboard']}`",

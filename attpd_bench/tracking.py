@@ -25,6 +25,7 @@ import numpy as np
 from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow.tracking.context import registry as context_registry
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from attpd_bench.errors import TrackingError
@@ -194,7 +195,10 @@ def run(experiment: str, run_name: str | None, tags: dict[str, str], *, parent_r
                                   parent_run_id=parent_run_id).info.run_id
         end = lambda status: mlflow.end_run(status)  # noqa: E731
     else:
-        all_tags = {**tags, **({MLFLOW_PARENT_RUN_ID: parent_run_id} if parent_run_id else {})}
+        # the context tags start_run would add (mlflow.source.name, mlflow.user, ...): the UI's "Source" and
+        # "Created by" columns are not empty on parent runs
+        all_tags = context_registry.resolve_tags(
+            {**tags, **({MLFLOW_PARENT_RUN_ID: parent_run_id} if parent_run_id else {})})
         run_id = MlflowClient().create_run(exp_id, run_name=run_name, tags=all_tags).info.run_id
         end = lambda status: MlflowClient().set_terminated(run_id, status)  # noqa: E731
     try:
@@ -206,6 +210,14 @@ def run(experiment: str, run_name: str | None, tags: dict[str, str], *, parent_r
         end(RunStatus.to_string(RunStatus.FAILED))
         raise
     end(RunStatus.to_string(RunStatus.FINISHED))
+
+
+def extend_run(run_id: str) -> None:
+    """End time of a finished parent run moved to now: a study's parent spans the trials that later workers
+    and resumed runs add to it (it was created, and ended, before the first trial)."""
+    client = MlflowClient()
+    status = client.get_run(run_id).info.status
+    client.set_terminated(run_id, status, end_time=int(time.time() * 1000))
 
 
 def log_keras_model(model, input_example: np.ndarray, custom_objects: dict) -> str:

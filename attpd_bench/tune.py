@@ -24,14 +24,14 @@ from pathlib import Path
 import optuna
 
 from attpd_bench import plots, tracking
-from attpd_bench.console import console
+from attpd_bench.console import console, verbose
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import ConfigError
 from attpd_bench.models import MODEL_NAMES, hyperparameter_names, model_defaults, model_spec
 from attpd_bench.train import TrainConfig, TrainOutcome, train_and_log
 
-# the suite prints its own line per trial; Optuna's INFO lines would repeat them
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+# the suite prints its own line per trial; Optuna's INFO lines would repeat them (`attpd --verbose` shows them)
+optuna.logging.set_verbosity(optuna.logging.INFO if verbose() else optuna.logging.WARNING)
 
 DEFAULT_STORAGE = "optuna.journal"
 WORKER_ENV = "ATTPD_TUNE_WORKER"  # set in processes started by --workers: they leave the summary to their parent
@@ -338,8 +338,11 @@ def optimize(spec: StudySpec, model: str, store: PolarityStore, storage_url: str
     """Run ``n_trials`` trials in this process (one worker)."""
     storage = open_storage(storage_url)
     study, parent = open_study(spec, model, store, storage, worker_index)
-    study.optimize(objective_fn(spec, model, store, parent, seed), n_trials=n_trials, timeout=timeout,
-                   catch=(), gc_after_trial=True)
+    try:
+        study.optimize(objective_fn(spec, model, store, parent, seed), n_trials=n_trials, timeout=timeout,
+                       catch=(), gc_after_trial=True)
+    finally:
+        tracking.extend_run(parent)
     return study
 
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pandas as pd
+import requests
+
 import optuna
+import pytest
 import typer
 from mlflow.tracking import MlflowClient
 
@@ -14,6 +22,7 @@ from attpd_bench import registry, tracking
 from attpd_bench.cli import app
 from attpd_bench.tune import open_storage
 
+REGIONS = ("scsn", "pnw")
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
@@ -64,28 +73,43 @@ def test_every_command_line_in_the_readme_exists():
             assert option in commands[name], f"README uses unknown option {option} of `attpd {name}`"
 
 
-def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tmp_path, monkeypatch):
-    """Studies for PD and Ross, untuned and tuned runs through the promotion gate, the transfer matrices and
-    summary.md; the same command twice in fresh folders gives the same summary; a user's MLFLOW_TRACKING_URI is
-    left alone."""
-    from attpd_bench.demo import SIZES, SUMMARY_FILE, run_demo
+@pytest.fixture(scope="module")
+def tiny_demo(tmp_path_factory):
+    """The demo at its smallest, twice in fresh folders, with a user's MLFLOW_TRACKING_URI set (to be left
+    alone): {'root', 'work', 'summaries', 'elsewhere'}. MLflow is left configured on ``work``'s database."""
+    from attpd_bench.demo import SIZES, run_demo
 
-    elsewhere = tmp_path / "users-server.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{elsewhere}")
-    size = dataclasses.replace(SIZES["quick"], n_events=10, trials=1, epochs=1, n_boot=100)
-    summaries = [run_demo(tmp_path / name, quick=True, size=size) for name in ("work", "again")]
-    assert not elsewhere.exists()
-    texts = [(tmp_path / name / SUMMARY_FILE).read_text().replace(str(tmp_path / name), "WORKDIR")
+    root = tmp_path_factory.mktemp("demo")
+    elsewhere = root / "users-server.db"
+    # two regions, big enough that PNW's models pass the promotion gate and SCSN's do not (both paths)
+    size = dataclasses.replace(SIZES["quick"], n_events=30, trials=1, epochs=2, n_boot=100,
+                               regions=REGIONS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{elsewhere}")
+        summaries = [run_demo(root / name, quick=True, size=size) for name in ("work", "again")]
+    work = root / "work"
+    tracking.configure(f"sqlite:///{work / 'mlflow.db'}")
+    return {"root": root, "work": work, "summaries": summaries, "elsewhere": elsewhere}
+
+
+def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tiny_demo, monkeypatch):
+    """Studies for PD and Ross, untuned and tuned runs through the promotion gate, the transfer matrices,
+    the champions' predictions and summary.md; the same command twice in fresh folders gives the same summary;
+    a user's MLFLOW_TRACKING_URI is left alone."""
+    from attpd_bench.demo import SUMMARY_FILE
+
+    root, work, summaries = tiny_demo["root"], tiny_demo["work"], tiny_demo["summaries"]
+    assert not tiny_demo["elsewhere"].exists()
+    texts = [(root / name / SUMMARY_FILE).read_text().replace(str(root / name), "WORKDIR")
              for name in ("work", "again")]
     assert texts[0] == texts[1]
     assert "## Champions on their own region's test split" in texts[0] and "Transfers best on average" in texts[0]
 
-    work = tmp_path / "work"
     assert (work / "mlflow.db").exists() and (work / "optuna.journal").exists()
     monkeypatch.chdir(work)
     tracking.configure(f"sqlite:///{work / 'mlflow.db'}")
     client = MlflowClient()
-    regions = ("ins", "hinet", "scsn", "pnw")
+    regions = REGIONS
     names = {e.name for e in client.search_experiments()}
     assert {f"attpd/{r}" for r in regions} | {f"attpd/tune/{r}" for r in regions} | {"attpd/transfer"} <= names
     for region in regions:
@@ -109,7 +133,93 @@ def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tmp_path, mo
             assert len(study.trials) == 1 and study.trials[0].user_attrs["origin"] == "untuned defaults"
     transfer = tracking.search_runs("attpd/transfer")
     parent = [r for r in transfer if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parent) == 1 and len(transfer) == 9
+    assert len(parent) == 1 and len(transfer) == 1 + 2 * len(regions)
     assert SUMMARY_FILE in {a.path for a in client.list_artifacts(parent[0].info.run_id)}
     assert all(r.data.tags.get("reused") == "true" for r in transfer if r not in parent)  # nothing retrained
-    assert summaries[0]["transfer"].matrices["pd"]["macro_f1"].shape == (4, 4)
+    assert summaries[0]["transfer"].matrices["pd"]["macro_f1"].shape == (2, 2)
+
+    champions = [(m, r) for m in ("pd", "ross") for r in regions
+                 if registry.alias_version(f"attpd-{m}-{r}", "champion") is not None]
+    assert {r for _, r in champions} == {"pnw"}
+    predictions = tracking.search_runs("attpd/predict")
+    assert sorted(r.data.params["model_uri"] for r in predictions) == sorted(
+        f"models:/attpd-{m}-{r}@champion" for m, r in champions)
+    for model, region in champions:
+        table = pd.read_csv(work / "predictions" / f"{model}-{region}.csv")
+        assert len(table) > 0 and set(table["label"]) <= {"U", "D", "K"}
+        assert (work / "predictions" / f"{model}-{region}.skhash.csv").exists()
+        assert f"predictions/{model}-{region}.csv" in texts[0]
+
+
+def test_mlflow_records_a_reader_can_use(tiny_demo, monkeypatch):
+    """LoggedModels carry the run's final metrics (no per-epoch curve values under the same names); parent runs
+    say who made them and from where, and span their children's time."""
+    monkeypatch.chdir(tiny_demo["work"])
+    client = MlflowClient()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    models = client.search_logged_models(experiments)
+    assert models
+    for logged in models:
+        run = client.get_run(logged.source_run_id)
+        final = {m.key: m.value for m in logged.metrics}
+        assert "test_macro_f1" in final and "best_epoch" in final
+        assert not set(final) & {"loss", "accuracy", "val_loss", "val_accuracy"}
+        assert all(run.data.metrics[k] == v for k, v in final.items())
+    parents = [r for r in tracking.search_runs("attpd/transfer") + tracking.search_runs("attpd/tune/pnw")
+               if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 3  # the transfer parent, the PD and Ross studies
+    for parent in parents:
+        assert parent.data.tags.get("mlflow.source.name") and parent.data.tags.get("mlflow.user")
+        children = client.search_runs([parent.info.experiment_id],
+                                      f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+        assert children
+        assert parent.info.start_time <= min(c.info.start_time for c in children)
+        assert parent.info.end_time >= max(c.info.end_time for c in children)
+
+
+def test_mlflow_ui_serves_the_demo(tiny_demo, monkeypatch):
+    """`mlflow ui` on the demo's database: the experiments, nested runs, registered models with their champion
+    aliases and the figures the README names are all served (through its REST API, on a loopback port)."""
+    work = tiny_demo["work"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri",
+                               f"sqlite:///{work / 'mlflow.db'}", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", "1"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if requests.get(f"{base}/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("mlflow ui did not answer within 60 s")
+        api = f"{base}/api/2.0/mlflow"
+        experiments = {e["name"]: e["experiment_id"] for e in requests.post(
+            f"{api}/experiments/search", json={"max_results": 100}).json()["experiments"]}
+        assert {"attpd/pnw", "attpd/tune/pnw", "attpd/transfer", "attpd/predict"} <= set(experiments)
+        transfer = requests.post(f"{api}/runs/search", json={"experiment_ids": [experiments["attpd/transfer"]]}
+                                 ).json()["runs"]
+        tags = [{t["key"]: t["value"] for t in r["data"].get("tags", [])} for r in transfer]
+        parent = next(r for r, t in zip(transfer, tags) if "mlflow.parentRunId" not in t)
+        assert sum(t.get("mlflow.parentRunId") == parent["info"]["run_id"] for t in tags) == 4  # nested runs
+        registered = requests.get(f"{api}/registered-models/search", params={"max_results": 100}).json()
+        aliases = {m["name"]: {a["alias"] for a in m.get("aliases", [])} for m in registered["registered_models"]}
+        assert aliases["attpd-pd-pnw"] == aliases["attpd-ross-pnw"] == {"champion"}
+        run_id = parent["info"]["run_id"]
+        for figure in ("figures/pd_macro_f1.png", "figures/pd_minus_ross.png"):  # the README's names
+            served = requests.get(f"{base}/get-artifact", params={"path": figure, "run_uuid": run_id})
+            assert served.ok and served.content[:4] == b"\x89PNG", figure
+        summary = requests.get(f"{base}/get-artifact", params={"path": "summary.md", "run_uuid": run_id})
+        assert summary.ok and summary.text.startswith("# attpd demo summary")
+        training = requests.post(f"{api}/runs/search", json={"experiment_ids": [experiments["attpd/pnw"]],
+                                                             "filter": "tags.kind = 'training'"}).json()["runs"]
+        listed = requests.get(f"{api}/artifacts/list", params={"run_id": training[0]["info"]["run_id"],
+                                                               "path": "figures"}).json()["files"]
+        assert {"figures/learning_curves.png", "figures/confusion_test.png"} <= {f["path"] for f in listed}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
