@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import logging
 import os
+import sys
 import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -24,7 +27,7 @@ QUIET_WARNINGS = ("Hint: Inferred schema contains integer", "`shuffle=True` was 
 
 def set_verbosity(verbose: bool) -> None:
     """Quiet by default: the suite's own messages and progress bars only. ``verbose`` (``attpd --verbose``)
-    gives back TensorFlow's C++ and Python logs, Optuna's per-trial INFO lines and library warnings.
+    gives back TensorFlow's C++ and Python logs, MLflow's and Optuna's INFO lines and library warnings.
 
     Call before TensorFlow is imported: its C++ log level is read once, from TF_CPP_MIN_LOG_LEVEL (level 3 also
     hides the harmless "NodeDef mentions attribute use_unbounded_threadpool" errors)."""
@@ -32,10 +35,47 @@ def set_verbosity(verbose: bool) -> None:
         os.environ[VERBOSE_ENV] = "1"
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # e.g. "Creating initial MLflow database tables"
+    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlowImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
     for name in ("tensorflow", "absl"):
         logging.getLogger(name).setLevel(logging.ERROR)
     for pattern in QUIET_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """TensorFlow writes start-up lines (oneDNN, CUDA drivers, CPU features) to file descriptor 2 while it is
+    imported, before any log level applies: its first import runs with descriptor 2 on /dev/null. Python
+    errors still propagate; only the C++ chatter of that moment is lost. TensorFlow stays a lazy import."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            execute = spec.loader.exec_module
+
+            def exec_module(module):
+                with _stderr_descriptor_silenced():
+                    execute(module)
+
+            spec.loader.exec_module = exec_module
+        return spec
+
+
+@contextmanager
+def _stderr_descriptor_silenced() -> Iterator[None]:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def verbose() -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import os
+import re
 import subprocess
 import sys
 import time
@@ -171,21 +173,41 @@ def test_pruning_kills_a_bad_trial(training_store, workdir):
     assert "val_macro_f1" in by_trial["1"].data.metrics  # last metrics kept
 
 
+def _users_env() -> dict:
+    """The environment of a user who has not set TensorFlow's log level (conftest quietens the tests')."""
+    return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+
 def test_two_local_workers_share_the_default_storage(stores, workdir):
     store = stores[("pnw", "native")]
     study_file = _study_file(workdir)
     result = subprocess.run([sys.executable, "-m", "attpd_bench.cli", "tune", "--study", str(study_file),
                              "--model", "pd", "--store", str(store.path), "--n-trials", "4", "--workers", "2"],
-                            cwd=workdir, capture_output=True, text=True, timeout=600)
+                            cwd=workdir, capture_output=True, text=True, timeout=600, env=_users_env())
     out = result.stdout + result.stderr
     assert result.returncode == 0, "\n".join(line for line in out.splitlines() if "rror" in line)[-3000:]
     assert "database is locked" not in out
+    # a quiet console: no TensorFlow C++ log line, no MLflow or Optuna INFO line
+    assert not re.search(r"^[IWEF]\d{4} |absl::|INFO mlflow|Trial \d+ finished", out, flags=re.M), out[-3000:]
     tracking.configure(None)
     parents, children = _parents_children(_runs("attpd/tune/pnw"))
     assert len(parents) == 1 and len(children) == 4
     assert all(c.info.status == "FINISHED" for c in children)
     study = optuna.load_study(study_name="pnw-pd", storage=open_storage(None))
     assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
+
+
+def test_verbose_gives_back_the_libraries_logs(stores, workdir):
+    """`attpd --verbose` shows Optuna's own trial lines and TensorFlow's logs, also in worker processes."""
+    study_file = _study_file(workdir)
+    result = subprocess.run([sys.executable, "-m", "attpd_bench.cli", "--verbose", "tune", "--study",
+                             str(study_file), "--model", "pd", "--store", str(stores[("pnw", "native")].path),
+                             "--n-trials", "2", "--workers", "2"],
+                            cwd=workdir, capture_output=True, text=True, timeout=600, env=_users_env())
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert len(re.findall(r"Trial \d+ finished with value", out)) == 2
+    assert re.search(r"^[IWE]\d{4} ", out, flags=re.M) and "INFO mlflow" in out, out[-3000:]
 
 
 # ------------------------------------------------------------------------------------------ PostgreSQL
