@@ -212,6 +212,13 @@ def run(experiment: str, run_name: str | None, tags: dict[str, str], *, parent_r
     end(RunStatus.to_string(RunStatus.FINISHED))
 
 
+def fail_run(run_id: str, reason: str) -> None:
+    """End a run its process can no longer end (the process was killed): FAILED, with the reason as a tag."""
+    client = MlflowClient()
+    client.set_tag(run_id, "failure_reason", reason)
+    client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
+
+
 def extend_run(run_id: str) -> None:
     """End time of a finished parent run moved to now: a study's parent spans the trials that later workers
     and resumed runs add to it (it was created, and ended, before the first trial)."""

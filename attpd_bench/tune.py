@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -36,13 +37,15 @@ optuna.logging.set_verbosity(optuna.logging.INFO if verbose() else optuna.loggin
 DEFAULT_STORAGE = "optuna.journal"
 WORKER_ENV = "ATTPD_TUNE_WORKER"  # set in processes started by --workers: they leave the summary to their parent
 PARENT_ATTR = "mlflow_parent_run_id"
+WORKER_ATTR = "worker"  # "<host>:<pid>" of the process running a trial
 WORKERS_PER_HOST = 1000  # local workers of host h get sampler indices h*1000 .. h*1000+K-1
 ATTENTION_STEPS = 50  # the PD attention sequence: 400 samples after three 2x poolings
 OBJECTIVES = {"dev_macro_f1": ("val_macro_f1", "macro_f1"), "dev_accuracy": ("val_accuracy", "accuracy"),
               "dev_sign_accuracy": ("val_sign_accuracy", "sign_accuracy")}
 TRAIN_KEYS = {"learning_rate", "batch_size"}
 ALL_HYPERPARAMETERS = frozenset(n for m in MODEL_NAMES for n in hyperparameter_names(m))
-SECTIONS = {"study": {"dataset", "objective", "direction", "n_trials", "timeout_s"},
+FAULT_KEYS = ("heartbeat_interval_s", "grace_period_s", "max_retry")
+SECTIONS = {"study": {"dataset", "objective", "direction", "n_trials", "timeout_s", *FAULT_KEYS},
             "sampler": {"name", "seed", "n_startup_trials"},
             "pruner": {"name", "n_startup_trials", "n_warmup_steps", "min_resource", "reduction_factor"},
             # and any model hyper-parameter (e.g. bn_momentum), fixed for every trial of the study
@@ -92,6 +95,10 @@ class StudySpec:
     pruner: dict = field(default_factory=lambda: {"name": "median", "n_startup_trials": 3, "n_warmup_steps": 2})
     training: dict = field(default_factory=dict)
     search: tuple[SearchParam, ...] = ()
+    # a worker that stops beating for grace_period_s (killed, machine lost) has its trial failed and retried
+    heartbeat_interval_s: int = 60
+    grace_period_s: int = 180
+    max_retry: int = 2
 
     name: str | None = None  # overrides "<dataset>-<model>" (e.g. a separate study on shared storage)
 
@@ -210,29 +217,47 @@ def load_study_spec(path: Path) -> StudySpec:
         if name == "attention_width" and not (1 <= low and high <= ATTENTION_STEPS):
             fail(f"{where}: attention width must lie within the {ATTENTION_STEPS}-step attention sequence")
         search.append(SearchParam(name, kind, low, high, bool(spec.get("log", False)), spec.get("step")))
-    return StudySpec(path, study["dataset"], objective, direction, n_trials, study.get("timeout_s"), sampler,
-                     pruner, training, tuple(search))
+    faults = {key: study[key] for key in FAULT_KEYS if key in study}
+    for key, value in faults.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "max_retry" else 1):
+            fail(f"[study] {key} must be a {'non-negative' if key == 'max_retry' else 'positive'} integer, "
+                 f"got {value!r}")
+    spec = StudySpec(path, study["dataset"], objective, direction, n_trials, study.get("timeout_s"), sampler,
+                     pruner, training, tuple(search), **faults)
+    if spec.grace_period_s <= spec.heartbeat_interval_s:
+        fail(f"[study] grace_period_s ({spec.grace_period_s}) must exceed heartbeat_interval_s "
+             f"({spec.heartbeat_interval_s})")
+    return spec
 
 
 # ------------------------------------------------------------------------------------------- storage
-def open_storage(storage: str | None) -> optuna.storages.BaseStorage:
-    """A journal file (default, safe for local processes) or an RDB URL (PostgreSQL for many hosts)."""
+def open_storage(storage: str | None, spec: StudySpec | None = None) -> optuna.storages.BaseStorage:
+    """A journal file (default, safe for local processes) or an RDB URL (PostgreSQL for many hosts).
+
+    With ``spec``, an RDB storage runs Optuna's heartbeats: a trial whose worker stops beating for the study's
+    grace period is failed (its MLflow run too) and retried. A journal file has no heartbeats; there a worker
+    fails the trials of dead local processes when it starts (:func:`fail_trials_of_dead_local_workers`)."""
     url = storage or DEFAULT_STORAGE
     if "://" in url:
-        return _rdb_storage(url)
+        if spec is None:
+            return _rdb_storage(url)
+        with warnings.catch_warnings():  # heartbeats are marked experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return _rdb_storage(url, heartbeat_interval=spec.heartbeat_interval_s,
+                                grace_period=spec.grace_period_s, failed_trial_callback=on_failed_trial(spec))
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(JournalFileBackend(str(Path(url).resolve())))
 
 
-def _rdb_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
+def _rdb_storage(url: str, attempts: int = 5, **heartbeat) -> optuna.storages.RDBStorage:
     """RDBStorage, retried: workers started at once on an empty database race to create Optuna's tables
     (PostgreSQL then reports a duplicate type or table to the losers)."""
     import sqlalchemy.exc
 
     for attempt in range(attempts):
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True}, **heartbeat)
         except sqlalchemy.exc.OperationalError as exc:
             if "could not connect" in str(exc) or "Connection refused" in str(exc):
                 raise ConfigError(f"cannot reach the Optuna storage {url!r}: {str(exc).splitlines()[0]}") from None
@@ -288,6 +313,57 @@ def open_study(spec: StudySpec, model: str, store: PolarityStore, storage,
     return study, study.user_attrs[PARENT_ATTR]
 
 
+def on_failed_trial(spec: StudySpec):
+    """Optuna's callback for a trial failed because its worker died: the trial's MLflow child run is ended
+    FAILED with the reason (it would stay RUNNING for ever), then the trial is retried (at most
+    ``spec.max_retry`` times) so that the study still reaches its number of complete trials."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryFailedTrialCallback(max_retry=spec.max_retry)
+
+    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        reason = (f"worker {trial.user_attrs.get(WORKER_ATTR, '?')} stopped during Optuna trial {trial.number} "
+                  f"of study {study.study_name}; the trial was failed and retried")
+        runs = tracking.search_runs(tracking.experiment_name("tune", spec.dataset),
+                                    f"tags.optuna_study = '{study.study_name}' and "
+                                    f"tags.optuna_trial = '{trial.number}' and attributes.status = 'RUNNING'")
+        for run in runs:
+            tracking.fail_run(run.info.run_id, reason)
+        retry(study, trial)
+        console.print(f"trial {trial.number} lost its worker: marked failed and queued again", highlight=False)
+
+    return callback
+
+
+def fail_trials_of_dead_local_workers(study: optuna.Study, spec: StudySpec) -> int:
+    """On a storage without heartbeats (the journal file), fail and retry the RUNNING trials of processes of
+    this host that no longer exist (a killed local worker); returns how many. Trials of other hosts are left
+    alone: this host cannot tell whether they are alive."""
+    host, failed = socket.gethostname(), 0
+    callback = on_failed_trial(spec)
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        worker_host, _, pid = trial.user_attrs.get(WORKER_ATTR, "").rpartition(":")
+        if worker_host != host or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        try:
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        except (ValueError, RuntimeError):  # another worker failed it first
+            continue
+        callback(study, study.trials[trial.number])
+        failed += 1
+    return failed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _describe(storage) -> str:
     return getattr(storage, "url", None) or type(storage).__name__
 
@@ -309,6 +385,7 @@ def objective_fn(spec: StudySpec, model: str, store: PolarityStore, parent_run_i
 
     def objective(trial: optuna.Trial) -> float:
         config = trial_config(spec, model, trial, seed)
+        trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
 
         def report(epoch: int, logs: dict) -> None:
             value = logs.get(intermediate)
@@ -336,8 +413,10 @@ def objective_fn(spec: StudySpec, model: str, store: PolarityStore, parent_run_i
 def optimize(spec: StudySpec, model: str, store: PolarityStore, storage_url: str | None, *, n_trials: int,
              timeout: float | None = None, seed: int = 0, worker_index: int = 0) -> optuna.Study:
     """Run ``n_trials`` trials in this process (one worker)."""
-    storage = open_storage(storage_url)
+    storage = open_storage(storage_url, spec)
     study, parent = open_study(spec, model, store, storage, worker_index)
+    if not isinstance(storage, optuna.storages.RDBStorage):  # no heartbeats on a journal file
+        fail_trials_of_dead_local_workers(study, spec)
     try:
         study.optimize(objective_fn(spec, model, store, parent, seed), n_trials=n_trials, timeout=timeout,
                        catch=(), gc_after_trial=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -93,6 +94,9 @@ def test_shipped_study_files_are_valid():
     (("[search.lstm_units]", "[search.dropout]"), r"\[search.dropout\]: unknown parameter"),
     (('dataset = "pnw"', 'dataset = "pnw"\nobjective = "f2"'), "unknown objective 'f2'"),
     (("[training]", "[trainer]"), r"unknown section \[trainer\]"),
+    (("n_trials = 3", "n_trials = 3\nheartbeat_interval_s = 0"), r"heartbeat_interval_s must be a positive"),
+    (("n_trials = 3", "n_trials = 3\nheartbeat_interval_s = 30\ngrace_period_s = 30"),
+     r"grace_period_s \(30\) must exceed heartbeat_interval_s \(30\)"),
 ])
 def test_study_file_errors(tmp_path, edit, message):
     path = _study_file(tmp_path)
@@ -245,6 +249,49 @@ def test_two_processes_on_postgresql(stores, workdir):
     assert sorted(int(c.data.tags["optuna_trial"]) for c in kids) == [0, 1, 2, 3]
     assert {c.data.tags["mlflow.parentRunId"] for c in kids} == {mine[0].info.run_id}
     optuna.delete_study(study_name=name, storage=PG_URL)
+
+
+@pytest.mark.parametrize("storage", ["journal", pytest.param("postgresql", marks=needs_postgres)])
+def test_a_worker_killed_mid_trial_is_failed_retried_and_its_run_ended(stores, workdir, storage):
+    """SIGKILL a worker in the middle of a trial, then start another: the lost trial is failed and retried (on
+    PostgreSQL through Optuna's heartbeats, on the journal file because its process is gone), its MLflow child
+    run ends FAILED with the reason, and the study reaches its requested number of complete trials with
+    nothing left RUNNING."""
+    study_file = _study_file(workdir)
+    study_file.write_text(study_file.read_text().replace(
+        "[study]\n", "[study]\nheartbeat_interval_s = 1\ngrace_period_s = 3\n"))
+    name = f"pnw-pd-kill-{uuid.uuid4().hex[:10]}"
+    url = PG_URL if storage == "postgresql" else str(workdir / "optuna.journal")
+    cmd = [sys.executable, "-m", "attpd_bench.cli", "tune", "--study", str(study_file), "--model", "pd",
+           "--store", str(stores[("pnw", "native")].path), "--n-trials", "2", "--storage", url,
+           "--study-name", name]
+    tracking.configure(None)
+    victim = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not [r for r in _runs("attpd/tune/pnw") if r.data.tags.get("optuna_study") == name
+               and r.data.tags.get("kind") == "trial"]:  # its first trial has started
+        assert time.time() < deadline and victim.poll() is None, "the worker never started a trial"
+        time.sleep(0.2)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    lost = optuna.load_study(study_name=name, storage=open_storage(url))
+    assert [t.state for t in lost.trials] == [optuna.trial.TrialState.RUNNING]
+    time.sleep(4)  # past the grace period: the dead worker's heartbeat is stale
+    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "trial 0 lost its worker" in result.stdout
+
+    study = optuna.load_study(study_name=name, storage=open_storage(url))
+    states = [t.state.name for t in study.trials]
+    assert states == ["FAIL", "COMPLETE", "COMPLETE"]
+    assert study.trials[1].system_attrs["failed_trial"] == 0 and study.trials[1].params == study.trials[0].params
+    runs = [r for r in _runs("attpd/tune/pnw") if r.data.tags.get("optuna_study") == name]
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    by_trial = {r.data.tags["optuna_trial"]: r for r in runs if r.data.tags["kind"] == "trial"}
+    assert {k: r.info.status for k, r in by_trial.items()} == {"0": "FAILED", "1": "FINISHED", "2": "FINISHED"}
+    assert "stopped during Optuna trial 0" in by_trial["0"].data.tags["failure_reason"]
+    if storage == "postgresql":
+        optuna.delete_study(study_name=name, storage=PG_URL)
 
 
 def _free_port() -> int:
