@@ -219,6 +219,18 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
     # SCSN's, would name an arbitrary class)
     majority = int(np.bincount(candidate_eval.labels, minlength=len(CLASS_NAMES)).argmax())
     gate = _gate(metric, min_gain, min_score, candidate_eval, majority, n_boot, seed)
+    with tracking.exclusive(f"promote-{name}"):
+        return _compare_and_move(name, run, store, candidate_eval, gate, metric=metric, min_gain=min_gain,
+                                 min_score=min_score, dry_run=dry_run, n_boot=n_boot, seed=seed,
+                                 max_rounds=max_rounds)
+
+
+def _compare_and_move(name: str, run, store: PolarityStore, candidate_eval, gate: dict, *, metric: str,
+                      min_gain: float, min_score: float | None, dry_run: bool, n_boot: int, seed: int,
+                      max_rounds: int) -> Decision:
+    """Compare with the champion and move an alias; under the registered model's lock where the tracking store
+    has one, so that promotions of one registered model run one after another. The re-check before the move
+    covers stores without a lock (an mlflow server)."""
     gate_fields = {k: gate[k] for k in ("baseline_class", "baseline_score", "baseline_difference",
                                         "baseline_ci_low", "baseline_ci_high")}
     for _ in range(max_rounds):

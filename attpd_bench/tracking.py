@@ -212,6 +212,40 @@ def run(experiment: str, run_name: str | None, tags: dict[str, str], *, parent_r
     end(RunStatus.to_string(RunStatus.FINISHED))
 
 
+@contextmanager
+def exclusive(key: str) -> Iterator[bool]:
+    """A lock on ``key`` shared by every process that uses this tracking store, held for the block (a
+    promotion's read-compare-move of its registered model's aliases). SQLite: an exclusive ``flock`` on a file
+    beside the database; PostgreSQL: a session-level advisory lock in the tracking database. Yields False where
+    the store offers neither (an ``mlflow server`` over HTTP): the caller must then re-check optimistically."""
+    uri = mlflow.get_tracking_uri()
+    if uri.startswith("sqlite:///"):
+        import fcntl
+
+        database = Path(uri[len("sqlite:///"):])
+        with open(database.with_name(f"{database.name}.{key}.lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, or the process dies
+            yield True
+    elif uri.startswith("postgresql"):
+        import hashlib
+
+        import sqlalchemy
+
+        lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        engine = sqlalchemy.create_engine(uri, poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with engine.connect() as connection:  # the lock dies with the connection (or the process)
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+                try:
+                    yield True
+                finally:
+                    connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+        finally:
+            engine.dispose()
+    else:
+        yield False
+
+
 def fail_run(run_id: str, reason: str) -> None:
     """End a run its process can no longer end (the process was killed): FAILED, with the reason as a tag."""
     client = MlflowClient()

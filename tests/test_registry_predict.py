@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import threading
 import textwrap
+import time
 
 import numpy as np
 import pandas as pd
@@ -127,27 +129,82 @@ def test_promotion_table(training_store, good_model, workdir):
     assert len(runs) == 6
 
 
-def test_racing_promotions_leave_an_evaluated_champion(training_store, good_model, workdir):
+def _postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _less_sure(model, unknown_bias: float):
+    """A copy of ``model`` that answers "unknown" more often (a worse model that still beats the baseline)."""
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    kernel, bias = copy.get_layer("po").get_weights()
+    copy.get_layer("po").set_weights([kernel, bias + np.array([0.0, 0.0, unknown_bias], dtype=bias.dtype)])
+    return copy
+
+
+def test_racing_promotions_of_different_candidates_leave_one_evaluated_champion(training_store, good_model,
+                                                                                  workdir):
+    """Two promotions at once, a better and a worse candidate (both beat the baseline): whichever goes first,
+    the better one ends champion, and every decision was made against the champion of its moment."""
     name = "attpd-pd-pnw"
-    runs = [_model_run(good_model, training_store, 0.8, f"r{i}") for i in range(2)]
+    better = _model_run(good_model, training_store, 0.8, "better")
+    worse = _model_run(_less_sure(good_model, 4.0), training_store, 0.7, "worse")
     majority = int(np.bincount(training_store.labels("test")).argmax())
     registry.promote("pd", "pnw", run_id=_model_run(_constant_model(majority), training_store, 0.1, "base"),
                      n_boot=100)  # the registered model exists (a challenger: it fails the gate)
-    errors = []
+    decisions, errors = {}, []
 
     def go(run_id):
         try:
-            registry.promote("pd", "pnw", run_id=run_id, n_boot=100)
+            decisions[run_id] = registry.promote("pd", "pnw", run_id=run_id, n_boot=100)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=go, args=(r,)) for r in runs]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    threads = [threading.Thread(target=go, args=(r,)) for r in (worse, better)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     assert not errors
     champion = registry.alias_version(name, "champion")
-    assert champion.run_id in runs
-    assert champion.tags["promotion.alias"] == "champion"  # every champion was evaluated by a promotion
+    assert champion.run_id == better and champion.tags["promotion.alias"] == "champion"
+    first, second = sorted(decisions.values(), key=lambda d: d.compared_version is not None)
+    assert first.compared_version is None and first.alias == "champion"  # the first one met no champion
+    assert second.compared_version == first.candidate_version  # the second one met the first
+    assert decisions[worse].alias == ("champion" if first is decisions[worse] else "challenger")
+
+
+@pytest.mark.parametrize("uri", ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+    not _postgres_reachable(), reason="PostgreSQL is not reachable on 127.0.0.1:5432 (CI starts it)"))])
+def test_promotion_lock_serialises_processes_of_one_tracking_store(tmp_path, uri, monkeypatch):
+    """What two promotions of one registered model hold: the second enters only when the first has left, on
+    SQLite (a file lock beside the database) and on PostgreSQL (an advisory lock in the tracking database)."""
+    import mlflow
+
+    monkeypatch.setattr(mlflow, "get_tracking_uri", lambda: f"sqlite:///{tmp_path / 'mlflow.db'}" if uri == "sqlite"
+                        else "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+    events = []
+
+    def hold(who):
+        with tracking.exclusive("promote-attpd-pd-lock-test") as locked:
+            assert locked
+            events.append(f"{who} in")
+            time.sleep(0.5)
+            events.append(f"{who} out")
+
+    threads = [threading.Thread(target=hold, args=(who,)) for who in "ab"]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join()
+    assert events == ["a in", "a out", "b in", "b out"]
 
 
 def test_promotion_needs_the_candidates_own_data_set(stores, training_store, good_model, workdir):
