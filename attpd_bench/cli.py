@@ -414,6 +414,8 @@ def predict(
     skhash_out: Annotated[Optional[Path], typer.Option(help="Also write up/down picks per event as a SKHASH "
                                                             "polarity CSV.")] = None,
     min_probability: Annotated[float, typer.Option(help="Smallest probability for a SKHASH pick.")] = 0.0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an --output / --skhash-out this suite wrote before "
+                                                 "(never a file of another kind).")] = False,
     tracking_uri: TrackingUri = None,
 ):
     """Polarity probabilities and labels per trace; bad traces listed, never guessed. Logged as a run."""
@@ -423,7 +425,8 @@ def predict(
     tracking.configure(tracking_uri)
     with progress("predict") as update:
         report = predict_and_log(model_uri, input, output, dataset=dataset, batch_size=batch_size,
-                                 skhash_out=skhash_out, min_probability=min_probability, on_chunk=update)
+                                 skhash_out=skhash_out, min_probability=min_probability, overwrite=overwrite,
+                                 on_chunk=update)
     console.print(f"{report.written} traces predicted into {output} ({report.written / max(report.seconds, 1e-9):,.0f}"
                   f" traces/s); {len(report.skipped)} skipped"
                   + (f" (listed in {output.name}.skipped.csv)" if report.skipped else "")

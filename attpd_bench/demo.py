@@ -196,7 +196,7 @@ def predict_with_champions(workdir: Path, regions: list[str]) -> pd.DataFrame:
             out.parent.mkdir(exist_ok=True)
             skhash = out.with_suffix(".skhash.csv")
             report = predict_and_log(registry.model_uri(name), workdir / "raw" / region, out, dataset=region,
-                                     skhash_out=skhash)
+                                     skhash_out=skhash, overwrite=True)  # a rerun replaces its own tables
             rows.append({"model": registry.model_uri(name), "input": f"raw/{region}", "traces": report.written,
                          "skipped": len(report.skipped), "table": f"predictions/{out.name}",
                          "SKHASH picks": f"{report.skhash_picks} in predictions/{skhash.name}"})

@@ -55,7 +55,7 @@ class PipelineConfig:
 
     def __post_init__(self):
         if not 0 <= self.time_shift <= MAX_SHIFT:
-            raise DataError(f"time shift must be between 0 and {MAX_SHIFT} samples, got {self.time_shift}")
+            raise DataError(f"--time-shift must be between 0 and {MAX_SHIFT} samples, got {self.time_shift}")
         if self.batch_size < 1:
             raise DataError(f"batch size must be positive, got {self.batch_size}")
 

@@ -48,9 +48,6 @@ def _chunks(source: Path, dataset: str | None, chunk_size: int) -> Iterator[tupl
         for chunk in store.iter_chunks(None, chunk_size):
             yield chunk.waveforms, meta.iloc[chunk.rows].reset_index(drop=True), []
         return
-    if dataset is None:
-        raise DataError(f"{source}: not a canonical store; give --dataset (ins, hinet, scsn, pnw) to read it as a "
-                        f"raw published layout")
     reader = open_reader(dataset, source)
     reader.labels_required = False
     for chunk in reader.chunks(chunk_size):
@@ -63,8 +60,6 @@ class _TableWriter:
     def __init__(self, path: Path):
         self.path = path
         self.parquet = path.suffix.lower() in (".parquet", ".pq")
-        if not self.parquet and path.suffix.lower() not in (".csv", ".gz"):
-            raise DataError(f"{path}: output must end in .csv or .parquet")
         self.tmp = path.with_name(f".{path.name}.partial")
         self._pq = None
         self._first = True
@@ -97,9 +92,54 @@ class _TableWriter:
         self.tmp.unlink(missing_ok=True)
 
 
+TABLE_COLUMNS = ("p_up", "p_down", "p_unknown", "label")  # what marks a prediction table this suite wrote
+
+
+def check_request(source: Path, output: Path, *, dataset: str | None = None, skhash_out: Path | None = None,
+                  min_probability: float = 0.0, overwrite: bool = False) -> None:
+    """Everything about a prediction request that can be checked before a model is loaded or a run exists.
+
+    An existing output is replaced only with ``overwrite``, and only if it is a file this suite wrote (a
+    prediction table, a SKHASH polarity file): a user's own file of the same name is never touched."""
+    source, output = Path(source), Path(output)
+    if not source.exists():
+        raise DataError(f"{source}: --input not found")
+    if not (source / MANIFEST_FILE).is_file() and dataset is None:
+        raise DataError(f"{source}: not a canonical store; give --dataset (ins, hinet, scsn, pnw) to read it as a "
+                        f"raw published layout")
+    if output.suffix.lower() not in (".csv", ".gz", ".parquet", ".pq"):
+        raise DataError(f"{output}: --output must end in .csv or .parquet")
+    if not 0.0 <= min_probability <= 1.0:
+        raise DataError(f"--min-probability must lie between 0 and 1, got {min_probability}")
+    for path, columns in ((output, TABLE_COLUMNS), (skhash_out, SKHASH_COLUMNS)):
+        if path is None or not Path(path).exists():
+            continue
+        if not overwrite:
+            raise DataError(f"{path}: exists; pass --overwrite to replace a file this suite wrote")
+        if not _written_by_us(Path(path), columns):
+            raise DataError(f"{path}: exists and is not a file this suite wrote (no {', '.join(columns)} "
+                            f"columns); refusing to replace it")
+
+
+def _written_by_us(path: Path, columns: tuple[str, ...]) -> bool:
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+        else:
+            names = pd.read_csv(path, nrows=0).columns.tolist()
+    except Exception:  # unreadable, a folder, another format: not ours
+        return False
+    return set(columns) <= set(names)
+
+
 def predict_to_file(model, source: Path, output: Path, *, dataset: str | None = None, batch_size: int = 1024,
                     chunk_size: int = 8192, skhash_out: Path | None = None, min_probability: float = 0.0,
+                    overwrite: bool = False,
                     on_chunk: Callable[[int, int | None], None] | None = None) -> PredictReport:
+    check_request(source, output, dataset=dataset, skhash_out=skhash_out, min_probability=min_probability,
+                  overwrite=overwrite)
     source, output = Path(source), Path(output)
     input_shape = tuple(model.input_shape[1:])
     report = PredictReport()
@@ -156,17 +196,21 @@ def _skhash_rows(meta: pd.DataFrame, pred: np.ndarray, confidence: np.ndarray, m
     return rows
 
 
-def predict_and_log(model_uri: str, source: Path, output: Path, **options) -> PredictReport:
-    """:func:`predict_to_file` with the model loaded from ``model_uri``, recorded as a run in ``attpd/predict``."""
+def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bool = False,
+                    **options) -> PredictReport:
+    """:func:`predict_to_file` with the model loaded from ``model_uri``, recorded as a run in ``attpd/predict``;
+    the request is checked first (:func:`check_request`), so a bad one leaves no run and no file."""
     from attpd_bench import tracking
     from attpd_bench.evaluate import load_model
 
+    check_request(source, output, dataset=options.get("dataset"), skhash_out=options.get("skhash_out"),
+                  min_probability=options.get("min_probability", 0.0), overwrite=overwrite)  # before any run
     model = load_model(model_uri)
     tags = tracking.standard_tags(model=None, dataset=options.get("dataset"), store_fingerprint=None, seed=None,
                                   kind="prediction", predicted_model_uri=model_uri)
     with tracking.run(tracking.experiment_name("predict"), None, tags) as log:
         log.log_params({"model_uri": model_uri, "input": str(source), "output": str(output)})
-        report = predict_to_file(model, source, output, **options)
+        report = predict_to_file(model, source, output, overwrite=overwrite, **options)
         log.log_metrics({"traces_written": report.written, "traces_skipped": len(report.skipped),
                          "traces_per_s": report.written / max(report.seconds, 1e-9)})
     return report

@@ -211,6 +211,9 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
         raise ConfigError(f"unknown metric {metric!r}; expected one of {', '.join(RANKING_METRICS)}")
     if n_boot < 100:
         raise ConfigError(f"--n-boot must be at least 100 for a 95% interval, got {n_boot}")
+    for option, value in (("--min-gain", min_gain), ("--min-score", min_score)):
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(f"{option} must be a finite number, got {value}")
     name = registered_name(model, dataset)
     run = get_run(run_id) if run_id else best_training_run(model, dataset, metric)
     store = _check_candidate(run, model, dataset, store)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -54,12 +55,13 @@ class TrainConfig:
 
     def resolved(self) -> "TrainConfig":
         spec = model_spec(self.model)
-        for name, value, low in (("epochs", self.epochs, 1), ("batch size", self.batch_size, 1),
-                                 ("patience", self.patience, 0)):
+        for option, value, low in (("--epochs", self.epochs, 1), ("--batch-size", self.batch_size, 1),
+                                   ("--patience", self.patience, 0)):
             if value < low:
-                raise ConfigError(f"{name} must be at least {low}, got {value}")
-        if not self.learning_rate > 0:
-            raise ConfigError(f"learning rate must be positive, got {self.learning_rate}")
+                raise ConfigError(f"{option} must be at least {low}, got {value}")
+        if not 0 < self.learning_rate < math.inf:
+            raise ConfigError(f"--learning-rate must be a positive finite number, got {self.learning_rate}")
+        PipelineConfig(batch_size=self.batch_size, time_shift=self.time_shift)  # its checks, before a run exists
         monitor = self.monitor or spec.monitor
         if monitor not in MONITORS:
             raise ConfigError(f"unknown monitor {monitor!r}; expected one of {', '.join(MONITORS)} "

@@ -36,7 +36,7 @@ m = build_model('pd'); m.compile(optimizer='adam', loss='categorical_crossentrop
 ds, n = training_dataset(store, 'train', PipelineConfig(batch_size=256), (400, 1))
 m.fit(ds.take(1), epochs=1, verbose=0)
 t = time.perf_counter(); m.fit(ds, epochs=1, verbose=0); epoch = time.perf_counter() - t
-t = time.perf_counter(); predict_to_file(m, store.path, {str(WORK / 'scale-pred.csv')!r}); pred = time.perf_counter() - t
+t = time.perf_counter(); predict_to_file(m, store.path, {str(WORK / 'scale-pred.csv')!r}, overwrite=True); pred = time.perf_counter() - t
 print(json.dumps({{'traces': rep.written, 'prepare_s': prep, 'epoch_s': epoch, 'train_samples': n,
                   'predict_s': pred}}))
 """)

@@ -65,7 +65,7 @@ def test_time_shift_and_pick_target(stores):
     assert x.shape == (8, 400, 1) and pk.shape == (8, 400, 1) and po.shape == (8, 3)
     assert ((peaks >= 150) & (peaks <= 250)).all() and len(set(peaks)) > 1
     assert pick_target(0, 1)[0, :, 0].argmax() == 200
-    with pytest.raises(DataError, match="time shift must be between 0 and 100"):
+    with pytest.raises(DataError, match="--time-shift must be between 0 and 100"):
         PipelineConfig(time_shift=150)
 
 

@@ -70,6 +70,9 @@ def prepare_store(dataset: str, source: Path, out: Path, *, seed: int = 0, split
             report.skipped_traces.extend(chunk.skipped)
             if on_chunk:
                 on_chunk(report.read, len(reader))
+        if report.written == 0:
+            reasons = "; ".join(f"{n} x {kind}" for kind, n in report.skipped.most_common(3))
+            raise DataError(f"{source}: no valid trace to store, all {report.read} skipped ({reasons or 'none read'})")
         split = _split(writer, split_mode, seed, has_source_split=reader.source_split is not None)
         if report.skipped_traces:
             writer.attach_table(SKIPPED_FILE, pd.DataFrame(report.skipped_traces,

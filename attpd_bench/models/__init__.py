@@ -88,6 +88,7 @@ def load_model_file(path):
 def load_original_weights(path, name: str):
     """The project's ``name`` architecture with the weights of a file saved by the original code (Keras 2 HDF5:
     a full ``model.save`` file or a ``_wt`` weights file), loaded layer by layer in topological order."""
+    import warnings
     from pathlib import Path
 
     import h5py
@@ -101,7 +102,9 @@ def load_original_weights(path, name: str):
         raise DataError(f"{path}: not an HDF5 file (expected a Keras 2 .h5 model or weights file)")
     model = build_model(name)
     try:
-        model.load_weights(path)
+        with warnings.catch_warnings():  # Keras warns layer by layer before it raises; the error says it all
+            warnings.simplefilter("ignore", UserWarning)
+            model.load_weights(path)
     except (ValueError, KeyError, OSError) as exc:
         raise DataError(f"{path}: does not fit the {model_spec(name).name!r} architecture "
                         f"({str(exc).splitlines()[0][:200]})") from None

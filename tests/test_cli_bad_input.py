@@ -1,0 +1,170 @@
+"""Bad input at the command line, table-driven: every kind ends in one `error:` line naming the culprit, exit
+code 1, no traceback, and nothing written: no new file or folder, no new MLflow run (so none left RUNNING), no
+alias moved."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from attpd_bench import tracking
+from attpd_bench.cli import app
+from attpd_bench.models import CUSTOM_OBJECTS, build_model
+
+runner = CliRunner()
+NAME = "attpd-pd-pnw"
+
+
+@pytest.fixture(scope="module")
+def bench(stores, raw_regions, tmp_path_factory):
+    """A working folder as a user has it: a raw data set, a store, a registered champion, model files, a study
+    file, and corrupted copies of the raw files."""
+    root = tmp_path_factory.mktemp("bad-input")
+    shutil.copytree(raw_regions[("pnw", "native")], root / "raw")
+    shutil.copytree(stores[("pnw", "native")].path, root / "store")
+    (root / "thesis").mkdir()
+    (root / "thesis" / "thesis.txt").write_text("four years of work")
+    (root / "notes.csv").write_text("my,own\n1,2\n")
+
+    bad = root / "bad"
+    for kind in ("nocolumn", "notahdf5", "truncated", "nanP", "blanklabels"):
+        shutil.copytree(root / "raw", bad / kind)
+    meta = pd.read_csv(bad / "nocolumn" / "comcat_metadata.csv")
+    meta.drop(columns="trace_P_polarity").to_csv(bad / "nocolumn" / "comcat_metadata.csv", index=False)
+    (bad / "notahdf5" / "comcat_waveforms.hdf5").write_text("this is not HDF5")
+    data = (bad / "truncated" / "comcat_waveforms.hdf5").read_bytes()
+    (bad / "truncated" / "comcat_waveforms.hdf5").write_bytes(data[: len(data) // 3])
+    meta = pd.read_csv(bad / "nanP" / "comcat_metadata.csv")
+    meta["trace_P_arrival_sample"] = np.nan
+    meta.to_csv(bad / "nanP" / "comcat_metadata.csv", index=False)
+    meta = pd.read_csv(bad / "blanklabels" / "comcat_metadata.csv")
+    meta["trace_P_polarity"] = ""
+    meta.to_csv(bad / "blanklabels" / "comcat_metadata.csv", index=False)
+
+    build_model("ross").save(root / "ross.keras")
+    build_model("ross").save_weights(root / "ross.weights.h5")  # weights of another architecture
+    (root / "fake.h5").write_text("not HDF5 either")
+    study = (Path(__file__).resolve().parent.parent / "studies" / "pnw.toml").read_text()
+    (root / "bad_study.toml").write_text(study.replace("[pruner]", "[pruner]\npatience_x = 3"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        tracking.configure(None)
+        with tracking.run("attpd/pnw", "champion", {"kind": "training", "model": "pd"}) as log:
+            example = np.zeros((2, 400, 1), dtype=np.float32)
+            tracking.log_keras_model(build_model("pd"), example, CUSTOM_OBJECTS)
+            run_id = log.run_id
+        client = MlflowClient()
+        client.create_registered_model(NAME)
+        version = client.create_model_version(NAME, f"runs:/{run_id}/model", run_id=run_id)
+        client.set_registered_model_alias(NAME, "champion", version.version)
+    return root
+
+
+def _state(root: Path) -> tuple:
+    client = MlflowClient()
+    runs = sorted((r.info.run_id, r.info.status) for e in client.search_experiments()
+                  for r in client.search_runs([e.experiment_id]))
+    aliases = {m.name: dict(m.aliases) for m in client.search_registered_models()}
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                   if not p.name.startswith("mlflow.db"))
+    return runs, aliases, files
+
+
+S, R = "store", "raw"  # the fixture's store and raw data set
+CASES = [
+    # (kind, argv, what the message must name)
+    ("missing column", ["data", "prepare", "--dataset", "pnw", "--source", "bad/nocolumn", "--out", "new"],
+     ["comcat_metadata.csv", "trace_P_polarity"]),
+    ("not an HDF5 file", ["data", "prepare", "--dataset", "pnw", "--source", "bad/notahdf5", "--out", "new"],
+     ["comcat_waveforms.hdf5", "HDF5"]),
+    ("truncated HDF5", ["data", "prepare", "--dataset", "pnw", "--source", "bad/truncated", "--out", "new"],
+     ["comcat_waveforms.hdf5"]),
+    ("P arrival all NaN", ["data", "prepare", "--dataset", "pnw", "--source", "bad/nanP", "--out", "new"],
+     ["bad/nanP", "no valid trace", "P"]),
+    ("blank labels", ["data", "prepare", "--dataset", "pnw", "--source", "bad/blanklabels", "--out", "new"],
+     ["bad/blanklabels", "no valid trace", "polarity"]),
+    ("missing source", ["data", "prepare", "--dataset", "pnw", "--source", "nowhere", "--out", "new"],
+     ["nowhere"]),
+    ("unknown data set", ["data", "prepare", "--dataset", "mars", "--source", R, "--out", "new"], ["mars"]),
+    ("zero chunk size", ["data", "prepare", "--dataset", "pnw", "--source", R, "--out", "new", "--chunk-size",
+                         "0"], ["--chunk-size"]),
+    ("overwrite a non-store", ["data", "prepare", "--dataset", "pnw", "--source", R, "--out", "thesis",
+                               "--overwrite"], ["thesis", "not a store"]),
+    ("info of a non-store", ["data", "info", "thesis"], ["thesis", "not a canonical store"]),
+    ("unknown model", ["train", "--store", S, "--model", "resnet"], ["resnet"]),
+    ("zero epochs", ["train", "--store", S, "--epochs", "0"], ["--epochs"]),
+    ("negative batch size", ["train", "--store", S, "--batch-size", "-4"], ["--batch-size"]),
+    ("NaN learning rate", ["train", "--store", S, "--learning-rate", "nan"], ["--learning-rate"]),
+    ("infinite learning rate", ["train", "--store", S, "--learning-rate", "inf"], ["--learning-rate"]),
+    ("unknown monitor", ["train", "--store", S, "--monitor", "val_f2"], ["val_f2"]),
+    ("time shift out of range", ["train", "--store", S, "--time-shift", "500"], ["--time-shift"]),
+    ("train on a raw folder", ["train", "--store", R], [R, "not a canonical store"]),
+    ("unknown split", ["evaluate", "--model-uri", "ross.keras", "--store", S, "--split", "validation"],
+     ["validation"]),
+    ("bad model URI", ["evaluate", "--model-uri", "runs:/0123456789abcdef/model", "--store", S],
+     ["runs:/0123456789abcdef/model"]),
+    ("missing alias", ["predict", "--model-uri", f"models:/{NAME}@nosuch", "--input", S, "--output", "p.csv"],
+     [f"models:/{NAME}@nosuch"]),
+    ("model of another shape", ["evaluate", "--model-uri", "notes.csv", "--store", S], ["notes.csv"]),
+    ("output of the wrong kind", ["predict", "--model-uri", "ross.keras", "--input", S, "--output", "p.txt"],
+     ["p.txt", ".csv or .parquet"]),
+    ("output over a user's file", ["predict", "--model-uri", "ross.keras", "--input", S, "--output",
+                                   "notes.csv"], ["notes.csv", "exists"]),
+    ("overwrite of a user's file", ["predict", "--model-uri", "ross.keras", "--input", S, "--output",
+                                    "notes.csv", "--overwrite"], ["notes.csv", "not a file this suite wrote"]),
+    ("predict a raw folder without its layout", ["predict", "--model-uri", "ross.keras", "--input", R,
+                                                 "--output", "p.csv"], [R, "--dataset"]),
+    ("negative min probability", ["predict", "--model-uri", "ross.keras", "--input", S, "--output", "p.csv",
+                                  "--min-probability", "-0.5"], ["--min-probability"]),
+    ("promotion with too few replicates", ["promote", "--model", "pd", "--dataset", "pnw", "--n-boot", "0"],
+     ["--n-boot"]),
+    ("promotion of a missing run", ["promote", "--model", "pd", "--dataset", "pnw", "--run-id", "feedbeef"],
+     ["feedbeef"]),
+    ("NaN minimum gain", ["promote", "--model", "pd", "--dataset", "pnw", "--min-gain", "nan"], ["--min-gain"]),
+    ("study file with a bad key", ["tune", "--study", "bad_study.toml", "--model", "pd", "--store", S],
+     ["bad_study.toml", "patience_x"]),
+    ("zero workers", ["tune", "--study", str(Path(__file__).resolve().parent.parent / "studies" / "pnw.toml"),
+                      "--model", "pd", "--store", S, "--workers", "0"], ["--workers"]),
+    ("transfer store without a name", ["transfer", "--store", S], [S, "NAME=PATH"]),
+    ("import a non-HDF5 file", ["import-h5", "--file", "fake.h5", "--model", "pd", "--dataset", "pnw"],
+     ["fake.h5"]),
+    ("import weights of another architecture", ["import-h5", "--file", "ross.weights.h5", "--model", "pd",
+                                                "--dataset", "pnw"], ["ross.weights.h5", "pd"]),
+]
+
+
+@pytest.mark.parametrize("argv, names", [pytest.param(argv, names, id=kind) for kind, argv, names in CASES])
+def test_bad_input_is_one_clear_line_and_writes_nothing(bench, monkeypatch, argv, names):
+    monkeypatch.chdir(bench)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracking.configure(None)
+    before = _state(bench)
+    result = runner.invoke(app, argv)
+    output = result.output.strip()
+    assert result.exit_code == 1, output[-2000:]
+    assert "Traceback" not in output and output.startswith("error:"), output[-2000:]
+    assert len(output.splitlines()) == 1 or "\n" not in output.split("error:", 1)[1].strip(), output
+    for name in names:
+        assert name in output, f"{name!r} not named in: {output}"
+    assert _state(bench) == before  # no file, no run, no alias
+
+
+def test_predict_overwrite_replaces_only_its_own_table(bench, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    argv = ["predict", "--model-uri", str(bench / "ross.keras"), "--input", str(bench / S), "--output",
+            "p.csv", "--skhash-out", "picks.csv"]
+    assert runner.invoke(app, argv).exit_code == 0
+    first = Path("p.csv").read_text()
+    again = runner.invoke(app, argv)
+    assert again.exit_code == 1 and "p.csv: exists; pass --overwrite" in again.output
+    assert runner.invoke(app, [*argv, "--overwrite"]).exit_code == 0
+    assert Path("p.csv").read_text() == first
