@@ -153,11 +153,13 @@ def _streaming(store: PolarityStore, split: str, config: PipelineConfig, chunk_s
             x, y = store.read_rows(r), labels[r]
             if config.flip:
                 x, y = flip_augment(x, y)
-            for i in rng.permutation(len(y)):
-                yield x[i], np.int32(y[i])
+            order = rng.permutation(len(y))
+            yield x[order], y[order].astype(np.int32)
 
+    # whole shuffled chunks out of Python, examples out of them in C++ (unbatch): a Python generator yielding
+    # one example at a time halved the throughput
     return tf.data.Dataset.from_generator(generate, output_signature=(
-        tf.TensorSpec((STORE_SAMPLES,), tf.float32), tf.TensorSpec((), tf.int32)))
+        tf.TensorSpec((None, STORE_SAMPLES), tf.float32), tf.TensorSpec((None,), tf.int32))).unbatch()
 
 
 def evaluation_dataset(store: PolarityStore, split: str, input_shape: tuple, batch_size: int = 1024,
