@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import demo_skill  # noqa: E402
+import memory_large  # noqa: E402
 import predict_throughput  # noqa: E402
 import prepare_speed  # noqa: E402
 import scaling  # noqa: E402
@@ -49,6 +50,9 @@ def main(quick: bool) -> None:
          lambda: tune_pruning.run(trials=6 if quick else 10)),
         ("Scaling with the number of traces (Hi-net layout)", "`python benchmarks/scaling.py`",
          lambda: scaling.run((30, 120, 480) if quick else (50, 200, 800))),
+        ("Training on a store of 300,000 traces: memory and throughput of the streaming path",
+         "`python benchmarks/memory_large.py`" + (" --traces 100000" if quick else ""),
+         lambda: memory_large.run(100_000 if quick else 300_000)),
         ("Main job: the demo's champions against the skill and time targets",
          "`python benchmarks/demo_skill.py`" + (" --quick" if quick else ""), lambda: demo_skill.run(quick)),
     ]
