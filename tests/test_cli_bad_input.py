@@ -35,6 +35,7 @@ def bench(stores, raw_regions, tmp_path_factory):
     bad = root / "bad"
     for kind in ("nocolumn", "notahdf5", "truncated", "nanP", "blanklabels"):
         shutil.copytree(root / "raw", bad / kind)
+        (bad / kind / "synth.json").unlink()  # as a downloaded data set: published files only
     meta = pd.read_csv(bad / "nocolumn" / "comcat_metadata.csv")
     meta.drop(columns="trace_P_polarity").to_csv(bad / "nocolumn" / "comcat_metadata.csv", index=False)
     (bad / "notahdf5" / "comcat_waveforms.hdf5").write_text("this is not HDF5")
@@ -98,6 +99,10 @@ CASES = [
                          "0"], ["--chunk-size"]),
     ("overwrite a non-store", ["data", "prepare", "--dataset", "pnw", "--source", R, "--out", "thesis",
                                "--overwrite"], ["thesis", "not a store"]),
+    ("synth over a user's folder", ["data", "synth", "--region", "pnw", "--out", "thesis"],
+     ["thesis", "not a synthetic region"]),
+    ("synth over a published data set", ["data", "synth", "--region", "pnw", "--out", "bad/nocolumn"],
+     ["bad/nocolumn", "refusing"]),
     ("info of a non-store", ["data", "info", "thesis"], ["thesis", "not a canonical store"]),
     ("unknown model", ["train", "--store", S, "--model", "resnet"], ["resnet"]),
     ("zero epochs", ["train", "--store", S, "--epochs", "0"], ["--epochs"]),

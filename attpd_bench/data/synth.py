@@ -36,7 +36,7 @@ import pandas as pd
 
 from attpd_bench.data.labels import DOWN, UNKNOWN, UP
 from attpd_bench.data.preprocess import SAMPLING_RATE_HZ, STORE_P_SAMPLE, STORE_SAMPLES
-from attpd_bench.errors import ConfigError
+from attpd_bench.errors import ConfigError, DataError
 
 TRUTH_FILE = "truth.csv"
 VP_KM_S, VP_MANTLE_KM_S, VP_VS = 6.0, 7.8, 1.73
@@ -300,6 +300,9 @@ class _BucketWriter:
             self.bucket, self.row, self._rows = self.bucket + 1, 0, []
 
 
+SYNTH_MARKER = "synth.json"  # written last: a folder holding it is a complete synthetic region of this suite
+
+
 def _snr_string(snr_db: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """PNW's 'E|N|Z' SNR strings; a few components 'nan' as published."""
     e = snr_db - rng.uniform(0, 3, len(snr_db))
@@ -320,12 +323,15 @@ def write_region(region: str, n_events: int, out: Path, *, seed: int = 0, layout
     rng = np.random.default_rng(seed)
     cat = make_catalogue(profile, n_events, rng)
     out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not (out / SYNTH_MARKER).is_file():
+        raise DataError(f"{out}: exists and is not a synthetic region written by `attpd data synth` (no "
+                        f"{SYNTH_MARKER}); refusing to write into it (a published data set lives there?)")
     out.mkdir(parents=True, exist_ok=True)
     writer = {"ins": _write_instance, "hinet": _write_hinet, "scsn": _write_scsn, "pnw": _write_pnw}[region]
     truth = writer(cat, profile, rng, out, layout=layout, batch_size=batch_size, bucket_size=bucket_size,
                    on_batch=on_batch or (lambda done, total: None))
     truth.to_csv(out / TRUTH_FILE, index=False)
-    (out / "synth.json").write_text(json.dumps({"region": region, "n_events": n_events, "seed": seed,
+    (out / SYNTH_MARKER).write_text(json.dumps({"region": region, "n_events": n_events, "seed": seed,
                                                 "layout": layout, "n_traces": int(truth["written"].sum()),
                                                 "profile": asdict(profile)}, indent=2))
     return truth
