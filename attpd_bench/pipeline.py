@@ -52,6 +52,7 @@ class PipelineConfig:
     time_shift: int = 0  # max shift in samples (0 = off); at most MAX_SHIFT
     seed: int = 0
     max_in_memory_gb: float = 4.0
+    stream_chunk_traces: int = 16384  # stored traces read from HDF5 at a time when streaming
 
     def __post_init__(self):
         if not 0 <= self.time_shift <= MAX_SHIFT:
@@ -103,6 +104,11 @@ def training_dataset(store: PolarityStore, split: str, config: PipelineConfig, i
                                if with_pick else tf.gather(y, i)), num_parallel_calls=tf.data.AUTOTUNE,
                     deterministic=True)
         return ds.prefetch(tf.data.AUTOTUNE), n
+    if config.time_shift == 0:  # streaming fixed windows: cut per chunk, batched in Python
+        ds = _streaming_fixed(store, split, config, input_shape)
+        ds = ds.map(lambda x, y: (x, _targets(y, tf.zeros_like(y), with_pick)),
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return ds.prefetch(tf.data.AUTOTUNE), n
     if in_memory:
         arrays = store.arrays(split)
         source = _in_memory(arrays.waveforms, arrays.labels, config)
@@ -139,7 +145,9 @@ def _in_memory(waveforms, labels, config: PipelineConfig) -> tf.data.Dataset:
     return ds.shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
 
 
-def _streaming(store: PolarityStore, split: str, config: PipelineConfig, chunk_size: int = 16384):
+def _shuffled_chunks(store: PolarityStore, split: str, config: PipelineConfig):
+    """A generator function over the split's HDF5 chunks, (stored waveforms, labels) each: chunk order and the
+    order within a chunk shuffled per epoch by the seed, the flipped copies inside their chunk."""
     rows = store.rows(split)
     labels = store.metadata["label"].to_numpy(np.int8)
     epoch = {"n": 0}
@@ -147,19 +155,47 @@ def _streaming(store: PolarityStore, split: str, config: PipelineConfig, chunk_s
     def generate():
         rng = np.random.default_rng([config.seed, epoch["n"]])
         epoch["n"] += 1
-        starts = np.arange(0, len(rows), chunk_size)
-        for start in rng.permutation(starts):
-            r = rows[start:start + chunk_size]
+        size = config.stream_chunk_traces
+        for start in rng.permutation(np.arange(0, len(rows), size)):
+            r = rows[start:start + size]
             x, y = store.read_rows(r), labels[r]
             if config.flip:
                 x, y = flip_augment(x, y)
             order = rng.permutation(len(y))
             yield x[order], y[order].astype(np.int32)
 
-    # whole shuffled chunks out of Python, examples out of them in C++ (unbatch): a Python generator yielding
-    # one example at a time halved the throughput
-    return tf.data.Dataset.from_generator(generate, output_signature=(
+    return generate
+
+
+def _streaming(store: PolarityStore, split: str, config: PipelineConfig) -> tf.data.Dataset:
+    """Stored examples one by one (shifted windows are cut per batch later): whole chunks out of Python,
+    examples split off in C++ (a Python generator yielding one example at a time halved the throughput)."""
+    return tf.data.Dataset.from_generator(_shuffled_chunks(store, split, config), output_signature=(
         tf.TensorSpec((None, STORE_SAMPLES), tf.float32), tf.TensorSpec((None,), tf.int32))).unbatch()
+
+
+def _streaming_fixed(store: PolarityStore, split: str, config: PipelineConfig,
+                     input_shape: tuple) -> tf.data.Dataset:
+    """Fixed windows from HDF5 chunks: cut and normalised per chunk in NumPy, whole batches out of Python
+    (examples carried over chunk boundaries: the same batches as cutting the stream example by example)."""
+    chunks = _shuffled_chunks(store, split, config)
+    size = config.batch_size
+
+    def generate():
+        carry_x = np.empty((0, *input_shape), dtype=np.float32)
+        carry_y = np.empty(0, dtype=np.int32)
+        for stored, labels in chunks():
+            x = np.concatenate([carry_x, as_model_input(model_windows(stored), input_shape)])
+            y = np.concatenate([carry_y, labels])
+            full = len(y) // size * size
+            for start in range(0, full, size):
+                yield x[start:start + size], y[start:start + size]
+            carry_x, carry_y = x[full:], y[full:]
+        if len(carry_y):
+            yield carry_x, carry_y
+
+    return tf.data.Dataset.from_generator(generate, output_signature=(
+        tf.TensorSpec((None, *input_shape), tf.float32), tf.TensorSpec((None,), tf.int32)))
 
 
 def evaluation_dataset(store: PolarityStore, split: str, input_shape: tuple, batch_size: int = 1024,

@@ -178,7 +178,8 @@ def predict_to_file(model, source: Path, output: Path, *, dataset: str | None = 
             output.with_name(output.name + ".skipped.csv"), index=False)
     if skhash_out is not None:
         table = pd.concat(picks, ignore_index=True) if picks else pd.DataFrame(columns=SKHASH_COLUMNS)
-        table.sort_values(["event_id", "network", "station"], kind="stable").to_csv(skhash_out, index=False)
+        table = table.sort_values(["event_id", "network", "station", "location", "channel"], kind="stable")
+        table.to_csv(skhash_out, index=False)
         report.skhash_picks = len(table)
     return report
 
@@ -188,7 +189,9 @@ def _skhash_rows(meta: pd.DataFrame, pred: np.ndarray, confidence: np.ndarray, m
     keep = (pred < 2) & (confidence >= min_probability)
     rows = pd.DataFrame({"event_id": meta["source_id"].to_numpy()[keep],
                          "network": meta["station_network_code"].to_numpy()[keep],
-                         "station": meta["station_code"].to_numpy()[keep], "location": "", "channel": "",
+                         "station": meta["station_code"].to_numpy()[keep],
+                         "location": meta["station_location_code"].to_numpy()[keep],
+                         "channel": meta["station_channel_code"].to_numpy()[keep],
                          "p_polarity": np.where(pred[keep] == 0, 1, -1)})
     for src, dst in ORIGIN_COLUMNS.items():
         if src in meta:

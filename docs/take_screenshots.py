@@ -65,7 +65,7 @@ def click(page, selector: str, required: bool = True) -> None:
 def save(page, name: str) -> None:
     path = DOCS / name
     page.screenshot(path=path)
-    Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
+    Image.open(path).convert("RGB").quantize(colors=256).save(path, optimize=True)
     print(f"{path}: {path.stat().st_size / 1024:.0f} kB")
 
 

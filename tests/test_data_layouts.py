@@ -136,3 +136,27 @@ def test_first_motion_sign_matches_the_label_through_the_chain(raw_regions, stor
     labels = store.metadata["label"].to_numpy()[rows]
     agree = (np.sign(first_motion) == np.where(labels == 0, 1, -1)).mean()
     assert agree >= 0.95, agree
+
+
+EXPECTED_CHANNEL = {"ins": "HHZ", "pnw": "HHZ", "scsn": "EHZ", "hinet": ""}  # Hi-net's files never say
+
+
+@pytest.mark.parametrize("key", LAYOUTS, ids=[f"{r}-{l}" for r, l in LAYOUTS])
+def test_store_keeps_location_and_channel_and_skhash_gets_them(key, stores, tmp_path):
+    """What SKHASH matches picks on: the location (blank published codes as `--`) and the vertical channel,
+    from the store through `attpd predict --skhash-out`, with no blank field where the source says."""
+    from attpd_bench.models import build_model
+    from attpd_bench.predict import predict_to_file
+
+    store = stores[key]
+    meta = store.metadata
+    assert (meta["station_location_code"] == "--").all()
+    assert (meta["station_channel_code"] == EXPECTED_CHANNEL[key[0]]).all()
+    model = build_model("pd")
+    kernel, bias = model.get_layer("po").get_weights()
+    model.get_layer("po").set_weights([np.zeros_like(kernel), np.array([10.0, 0.0, 0.0], dtype=bias.dtype)])
+    predict_to_file(model, store.path, tmp_path / "p.csv", skhash_out=tmp_path / "picks.csv")  # all "up"
+    picks = pd.read_csv(tmp_path / "picks.csv", dtype=str, keep_default_na=False)
+    assert len(picks) == len(store) and (picks["location"] == "--").all()
+    assert (picks["channel"] == EXPECTED_CHANNEL[key[0]]).all()
+    assert not picks.duplicated(["event_id", "network", "station", "location", "channel"]).any()

@@ -72,11 +72,13 @@ def test_time_shift_and_pick_target(stores):
 def test_streaming_path_gives_the_same_examples(stores):
     store = stores[("hinet", "native")]
     mem = training_dataset(store, "train", PipelineConfig(batch_size=32, seed=0), (400, 1))[0]
-    stream = training_dataset(store, "train", PipelineConfig(batch_size=32, seed=0, max_in_memory_gb=0.0),
-                              (400, 1))[0]
+    stream = training_dataset(store, "train", PipelineConfig(batch_size=32, seed=0, max_in_memory_gb=0.0,
+                                                             stream_chunk_traces=37), (400, 1))[0]
     a = np.concatenate([x.numpy() for x, _ in mem])
+    sizes = [len(x) for x, _ in stream]
     b = np.concatenate([x.numpy() for x, _ in stream])
     assert a.shape == b.shape
+    assert set(sizes[:-1]) == {32}  # whole batches across chunk boundaries, the remainder last
     np.testing.assert_allclose(np.sort(a.sum(axis=(1, 2))), np.sort(b.sum(axis=(1, 2))), rtol=1e-4, atol=1e-4)
 
 
@@ -86,8 +88,8 @@ def test_evaluation_dataset_keeps_store_order(stores):
     np.testing.assert_allclose(x[..., 0], model_windows(store.arrays("test").waveforms))
 
 
-@pytest.mark.parametrize("time_shift, max_in_memory_gb", [(0, 4.0), (40, 4.0), (40, 0.0)],
-                         ids=["fixed-windows", "shifted-in-memory", "shifted-streaming"])
+@pytest.mark.parametrize("time_shift, max_in_memory_gb", [(0, 4.0), (0, 0.0), (40, 4.0), (40, 0.0)],
+                         ids=["fixed-in-memory", "fixed-streaming", "shifted-in-memory", "shifted-streaming"])
 def test_every_example_keeps_its_own_label(stores, tmp_path, time_shift, max_in_memory_gb):
     """Each trace's label is written into its waveform (the distance between two spikes) and decoded after
     shuffle, flip and shift: the pipeline's label must be the trace's own (up/down swapped when flipped)."""
@@ -108,7 +110,7 @@ def test_every_example_keeps_its_own_label(stores, tmp_path, time_shift, max_in_
         waves[np.arange(len(labels)), 0, 260 + 10 * labels] = 0.5  # the label, 10-30 samples after it
         data[...] = waves
     config = PipelineConfig(batch_size=16, flip=True, time_shift=time_shift, seed=3,
-                            max_in_memory_gb=max_in_memory_gb)
+                            max_in_memory_gb=max_in_memory_gb, stream_chunk_traces=37)  # many chunks
     ds, n = training_dataset(PolarityStore(coded), "train", config, (400, 1))
     seen = 0
     for x, y in ds:

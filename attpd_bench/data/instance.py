@@ -16,7 +16,8 @@ import numpy as np
 
 from attpd_bench.data.labels import labels_from_words
 from attpd_bench.data.reader import (Buckets, NamedDatasets, RawReader, canonical_frame, declared_component_order,
-                                     find_file, read_metadata, to_float, to_int, word_label_reasons, z_index)
+                                     find_file, location_codes, read_metadata, to_float, to_int, vertical_channel,
+                                     word_label_reasons, z_index)
 
 NATIVE_COMPONENT_ORDER = "ENZ"
 SEISBENCH_COMPONENT_ORDER = "ZNE"
@@ -42,7 +43,8 @@ class InstanceReader(RawReader):
         self.canonical = canonical_frame(
             self.meta, source_trace_name=self.meta["trace_name"], source_id=self.meta["source_id"],
             network=self.meta["station_network_code"], station=self.meta["station_code"], labels=self.labels,
-            snr_db=np.broadcast_to(snr, len(self.meta)))
+            snr_db=np.broadcast_to(snr, len(self.meta)), location=location_codes(self.meta),
+            channel=vertical_channel(self.meta, "station_channels"))
 
     def open_waveforms(self, h5):
         seisbench = self.meta["trace_name"].str.contains("$", regex=False).any()

@@ -15,7 +15,8 @@ import pandas as pd
 
 from attpd_bench.data.labels import labels_from_words
 from attpd_bench.data.reader import (Buckets, RawReader, canonical_frame, declared_component_order, find_file,
-                                     read_metadata, to_int, word_label_reasons, z_index)
+                                     location_codes, read_metadata, to_int, vertical_channel, word_label_reasons,
+                                     z_index)
 
 COMPONENT_ORDER = "ENZ"
 REQUIRED = ("trace_name", "trace_P_arrival_sample", "trace_P_polarity", "event_id", "station_network_code",
@@ -47,7 +48,8 @@ class PnwReader(RawReader):
         self.canonical = canonical_frame(
             self.meta, source_trace_name=self.meta["trace_name"], source_id=self.meta["event_id"],
             network=self.meta["station_network_code"], station=self.meta["station_code"], labels=self.labels,
-            snr_db=np.broadcast_to(snr, len(self.meta)))
+            snr_db=np.broadcast_to(snr, len(self.meta)), location=location_codes(self.meta),
+            channel=vertical_channel(self.meta, "station_channel_code"))
 
     def open_waveforms(self, h5):
         order = declared_component_order(h5, COMPONENT_ORDER)

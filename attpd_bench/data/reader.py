@@ -19,7 +19,7 @@ import pandas as pd
 
 from attpd_bench.data.labels import INVALID
 from attpd_bench.data.preprocess import p_in_range, preprocess_long
-from attpd_bench.data.store import PASSTHROUGH_COLUMNS, READER_COLUMNS
+from attpd_bench.data.store import CHANNEL_COLUMNS, PASSTHROUGH_COLUMNS, READER_COLUMNS
 from attpd_bench.errors import DataError
 
 
@@ -258,13 +258,19 @@ class RawReader:
 
 
 def canonical_frame(meta: pd.DataFrame, *, source_trace_name, source_id, network, station, labels,
-                    snr_db) -> pd.DataFrame:
-    """The reader columns in the store's names, plus any pass-through columns the layout has."""
+                    snr_db, location=None, channel=None) -> pd.DataFrame:
+    """The reader columns in the store's names, plus any pass-through columns the layout has. A blank
+    ``location`` becomes ``--``; ``channel`` is the vertical channel's code, empty where unknown."""
+    n = len(meta)
+    location = np.broadcast_to("" if location is None else np.asarray(location, dtype=str), n)
     frame = pd.DataFrame({
         "source_trace_name": np.asarray(source_trace_name, dtype=str),
         "source_id": np.asarray(source_id, dtype=str),
         "station_network_code": np.asarray(network, dtype=str),
         "station_code": np.asarray(station, dtype=str),
+        "station_location_code": np.where(np.char.strip(location.astype(str)) == "",
+                                          CHANNEL_COLUMNS["station_location_code"], location),
+        "station_channel_code": np.broadcast_to("" if channel is None else np.asarray(channel, dtype=str), n),
         "label": np.asarray(labels, dtype=np.int8),
         "trace_snr_db": np.asarray(snr_db, dtype=np.float64),
     })
@@ -281,3 +287,19 @@ def word_label_reasons(values: pd.Series, labels: np.ndarray, column: str) -> np
     return np.where(labels != INVALID, "",
                     np.where(words == "", f"blank {column}",
                              np.char.add(f"unknown {column} '", np.char.add(words.astype(str), "'"))))
+
+
+def vertical_channel(meta: pd.DataFrame, column: str) -> np.ndarray | None:
+    """The Z channel's code from a band+instrument column (INSTANCE ``station_channels``, PNW
+    ``station_channel_code``: ``HH`` -> ``HHZ``); None when the layout has no such column."""
+    if column not in meta:
+        return None
+    codes = meta[column].fillna("").astype(str).str.strip()
+    return np.where(codes == "", "", codes + "Z")
+
+
+def location_codes(meta: pd.DataFrame) -> np.ndarray | None:
+    """SeisBench's ``station_location_code`` where the layout has it (codes such as ``00`` kept as text)."""
+    if "station_location_code" not in meta:
+        return None
+    return meta["station_location_code"].fillna("").astype(str).to_numpy()

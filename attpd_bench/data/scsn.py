@@ -60,10 +60,13 @@ class ScsnReader(RawReader):
                         raise DataError(f"{path}: {k} has {h5[k].shape[0]} rows but X has {n}")
                 y = h5["Y"][:].astype(np.int64).ravel()
                 sncls = np.char.decode(h5["sncls"][:].astype("S"), "ascii", "replace").astype(str)
-                parts = pd.Series(sncls).str.split(".", expand=True).reindex(columns=[0, 1]).fillna("")
+                # NET.STA.CHA (a fourth part would be NET.STA.LOC.CHA: the location is then the third)
+                parts = pd.Series(sncls).str.split(".", expand=True).reindex(columns=[0, 1, 2, 3]).fillna("")
+                four = parts[3] != ""
                 frames.append(pd.DataFrame({
                     "name": [f"{path.stem}${i}" for i in range(n)], "y": y, "evid": h5["evids"][:].astype(str),
                     "net": parts[0].to_numpy(), "sta": parts[1].to_numpy(),
+                    "loc": np.where(four, parts[2], ""), "cha": np.where(four, parts[3], parts[2]),
                     "snr": h5["snr"][:].astype(np.float64).ravel(), "source_split": _file_part(path)}))
                 self._sizes.append(n)
         meta = pd.concat(frames, ignore_index=True)
@@ -74,7 +77,7 @@ class ScsnReader(RawReader):
         self.canonical = canonical_frame(meta,
                                          source_trace_name=meta["name"], source_id=meta["evid"],
                                          network=meta["net"], station=meta["sta"], labels=self.labels,
-                                         snr_db=meta["snr"])
+                                         snr_db=meta["snr"], location=meta["loc"], channel=meta["cha"])
         if not self.canonical["source_split"].astype(bool).all():
             self.canonical = self.canonical.drop(columns="source_split")
 

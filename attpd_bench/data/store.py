@@ -40,8 +40,12 @@ FORMAT_VERSION = 1
 SPLITS = ("train", "dev", "test")
 
 #: Columns every reader delivers (the store adds trace_name, trace_polarity, split and the constants).
-READER_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code", "label",
-                  "trace_snr_db")
+READER_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code",
+                  "station_location_code", "station_channel_code", "label", "trace_snr_db")
+#: What SKHASH matches a pick on besides network and station: the location code (``--`` when blank, SKHASH's
+#: and FDSN's convention) and the vertical channel's code (e.g. ``HHZ``; empty where the layout never says).
+#: Stores written before these columns existed read as blank location, unknown channel.
+CHANNEL_COLUMNS = {"station_location_code": "--", "station_channel_code": ""}
 #: Optional columns carried through when a layout has them (SeisBench names).
 PASSTHROUGH_COLUMNS = ("source_origin_time", "source_latitude_deg", "source_longitude_deg", "source_depth_km",
                        "source_magnitude", "station_latitude_deg", "station_longitude_deg", "trace_P_onset",
@@ -222,8 +226,10 @@ class PolarityStore:
             self.manifest = json.loads((self.path / MANIFEST_FILE).read_text())
         except json.JSONDecodeError as exc:
             raise DataError(f"{self.path / MANIFEST_FILE}: not valid JSON ({exc})") from None
-        self.metadata = pd.read_csv(self.path / METADATA_FILE, dtype={"source_id": str, "station_code": str,
-                                                                       "station_network_code": str})
+        codes = ("source_id", "station_code", "station_network_code", *CHANNEL_COLUMNS)
+        self.metadata = pd.read_csv(self.path / METADATA_FILE, dtype=dict.fromkeys(codes, str))
+        for column, blank in CHANNEL_COLUMNS.items():
+            self.metadata[column] = self.metadata[column].fillna(blank) if column in self.metadata else blank
         missing = [c for c in STORE_COLUMNS if c not in self.metadata]
         if missing:
             raise DataError(f"{self.path / METADATA_FILE}: missing column(s) {', '.join(missing)}")

@@ -264,6 +264,7 @@ def _seisbench_metadata(cat: pd.DataFrame) -> dict:
         "source_depth_km": cat["source_depth_km"].round(2).to_numpy(),
         "source_magnitude": cat["magnitude"].to_numpy(),
         "station_network_code": cat["network"].to_numpy(), "station_code": cat["station"].to_numpy(),
+        "station_location_code": "",
         "station_latitude_deg": cat["station_latitude_deg"].round(4).to_numpy(),
         "station_longitude_deg": cat["station_longitude_deg"].round(4).to_numpy(),
         "trace_sampling_rate_hz": SAMPLING_RATE_HZ,
