@@ -4,8 +4,9 @@ Output (CSV or Parquet, by the file's extension): one row per trace with its ide
 station), ``p_up``, ``p_down``, ``p_unknown`` (summing to 1), the predicted ``label`` U/D/K and the
 ``analyst_label`` where the input has one. Traces that cannot be read (no P pick in range, NaN samples, ...)
 are listed in ``<output>.skipped.csv``, never guessed. Optionally the up/down picks per event are exported in
-SKHASH's polarity CSV (``event_id,network,station,location,channel,p_polarity`` + origin columns when known),
-the input of the HASH / SKHASH focal-mechanism programs.
+SKHASH's polarity CSV (``event_id,network,station,location,channel,p_polarity`` + origin columns when known;
+location ``--`` when blank). It is SKHASH's polarity file only: a mechanism also needs take-off angles and
+azimuths, or station coordinates, origins and a velocity model.
 """
 
 from __future__ import annotations
