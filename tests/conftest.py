@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
@@ -11,6 +12,20 @@ import pytest
 
 from attpd_bench.data.prepare import prepare_store
 from attpd_bench.data.synth import write_region
+
+PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"  # every machine, CI's included, runs it
+
+
+def _postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+needs_postgres = pytest.mark.skipif(not _postgres_reachable(),
+                                    reason="PostgreSQL is not reachable on 127.0.0.1:5432 (CI starts it)")
 
 LAYOUTS = [("ins", "native"), ("ins", "seisbench"), ("hinet", "native"), ("scsn", "native"), ("pnw", "native")]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from attpd_bench.data.preprocess import model_windows
 from attpd_bench.errors import ConfigError
 from attpd_bench.models import CUSTOM_OBJECTS, build_model
 from attpd_bench.train import TrainConfig, fit
+from tests.conftest import PG_URL, needs_postgres
 
 runner = CliRunner()
 
@@ -129,14 +129,6 @@ def test_promotion_table(training_store, good_model, workdir):
     assert len(runs) == 6
 
 
-def _postgres_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 def _less_sure(model, unknown_bias: float):
     """A copy of ``model`` that answers "unknown" more often (a worse model that still beats the baseline)."""
     import keras
@@ -180,15 +172,14 @@ def test_racing_promotions_of_different_candidates_leave_one_evaluated_champion(
     assert decisions[worse].alias == ("champion" if first is decisions[worse] else "challenger")
 
 
-@pytest.mark.parametrize("uri", ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not _postgres_reachable(), reason="PostgreSQL is not reachable on 127.0.0.1:5432 (CI starts it)"))])
+@pytest.mark.parametrize("uri", ["sqlite", pytest.param("postgresql", marks=needs_postgres)])
 def test_promotion_lock_serialises_processes_of_one_tracking_store(tmp_path, uri, monkeypatch):
     """What two promotions of one registered model hold: the second enters only when the first has left, on
     SQLite (a file lock beside the database) and on PostgreSQL (an advisory lock in the tracking database)."""
     import mlflow
 
     monkeypatch.setattr(mlflow, "get_tracking_uri", lambda: f"sqlite:///{tmp_path / 'mlflow.db'}" if uri == "sqlite"
-                        else "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+                        else PG_URL)
     events = []
 
     def hold(who):

@@ -21,10 +21,10 @@ from attpd_bench import tracking
 from attpd_bench.cli import app
 from attpd_bench.errors import ConfigError
 from attpd_bench.tune import load_study_spec, open_storage, optimize
+from tests.conftest import PG_URL, needs_postgres
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 TINY = """
 [study]
@@ -215,18 +215,6 @@ def test_verbose_gives_back_the_libraries_logs(stores, workdir):
 
 
 # ------------------------------------------------------------------------------------------ PostgreSQL
-def _postgres_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-needs_postgres = pytest.mark.skipif(not _postgres_reachable(),
-                                    reason="PostgreSQL is not reachable on 127.0.0.1:5432 (CI starts it)")
-
-
 @needs_postgres
 def test_two_processes_on_postgresql(stores, workdir):
     store = stores[("pnw", "native")]
