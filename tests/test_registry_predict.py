@@ -243,7 +243,8 @@ def test_champion_loads_in_a_fresh_process_and_predict_writes_every_trace(traini
     for suffix in ("csv", "parquet"):
         out = workdir / f"pred.{suffix}"
         result = runner.invoke(app, ["predict", "--model-uri", uri, "--input", str(training_store.path),
-                                     "--output", str(out), "--skhash-out", str(workdir / "pol.csv")])
+                                     "--output", str(out), "--skhash-out", str(workdir / "pol.csv"),
+                                     "--overwrite"])  # the second round replaces the first's SKHASH file
         assert result.exit_code == 0, result.output
         table = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
         assert len(table) == len(training_store)
@@ -279,11 +280,11 @@ def test_predict_raw_layout_lists_bad_traces(raw_regions, good_model, workdir):
 
 
 def test_predict_bad_inputs(raw_regions, good_model, workdir):
-    result = runner.invoke(app, ["predict", "--model-uri", "models:/attpd-pd-nowhere@champion", "--input", "x",
-                                 "--output", "y.csv"])
-    assert result.exit_code == 1 and "cannot load model 'models:/attpd-pd-nowhere@champion'" in result.output
     folder = workdir / "raw"
     shutil.copytree(raw_regions[("pnw", "native")], folder)
+    result = runner.invoke(app, ["predict", "--model-uri", "models:/attpd-pd-nowhere@champion", "--input",
+                                 str(folder), "--dataset", "pnw", "--output", "y.csv"])
+    assert result.exit_code == 1 and "cannot load model 'models:/attpd-pd-nowhere@champion'" in result.output
     meta = pd.read_csv(folder / "comcat_metadata.csv")
     meta.drop(columns="trace_P_arrival_sample").to_csv(folder / "comcat_metadata.csv", index=False)
     good_model.save(workdir / "m.keras")

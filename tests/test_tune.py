@@ -178,8 +178,10 @@ def test_pruning_kills_a_bad_trial(training_store, workdir):
 
 
 def _users_env() -> dict:
-    """The environment of a user who has not set TensorFlow's log level (conftest quietens the tests')."""
-    return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    """The environment of a user who has set no log level (conftest quietens the tests', and in-process CLI
+    tests leave the quiet defaults in this process's environment)."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("TF_CPP_MIN_LOG_LEVEL", "MLFLOW_LOGGING_LEVEL", "ATTPD_VERBOSE")}
 
 
 def test_two_local_workers_share_the_default_storage(stores, workdir):
