@@ -244,7 +244,8 @@ def open_storage(storage: str | None, spec: StudySpec | None = None) -> optuna.s
         with warnings.catch_warnings():  # heartbeats are marked experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return _rdb_storage(url, heartbeat_interval=spec.heartbeat_interval_s,
-                                grace_period=spec.grace_period_s, failed_trial_callback=on_failed_trial(spec))
+                                grace_period=spec.grace_period_s,
+                                heartbeat_stale_trial_callback=on_failed_trial(spec))
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(JournalFileBackend(str(Path(url).resolve())))
@@ -319,7 +320,7 @@ def on_failed_trial(spec: StudySpec):
     ``spec.max_retry`` times) so that the study still reaches its number of complete trials."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        retry = optuna.storages.RetryFailedTrialCallback(max_retry=spec.max_retry)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=spec.max_retry)
 
     def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         reason = (f"worker {trial.user_attrs.get(WORKER_ATTR, '?')} stopped during Optuna trial {trial.number} "
