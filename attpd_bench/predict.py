@@ -29,6 +29,7 @@ from attpd_bench.pipeline import as_model_input
 
 SKHASH_COLUMNS = ("event_id", "network", "station", "location", "channel", "p_polarity")
 ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code")
+RAW_CHUNK_TRACES = 512  # raw published traces read at a time (as `attpd data prepare` reads them)
 ORIGIN_COLUMNS = {"source_latitude_deg": "origin_latitude", "source_longitude_deg": "origin_longitude",
                   "source_depth_km": "origin_depth_km"}
 
@@ -51,7 +52,9 @@ def _chunks(source: Path, dataset: str | None, chunk_size: int) -> Iterator[tupl
         return
     reader = open_reader(dataset, source)
     reader.labels_required = False
-    for chunk in reader.chunks(chunk_size):
+    # raw traces are long (INSTANCE: 3 x 12,000 samples, filtered in float64): 2,045 of them in one chunk
+    # took 2.3 GB, 512 at a time 1.6 GB (and ran 2.6x faster)
+    for chunk in reader.chunks(min(chunk_size, RAW_CHUNK_TRACES)):
         yield chunk.waveforms, chunk.meta, chunk.skipped
 
 
