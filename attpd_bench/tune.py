@@ -336,11 +336,11 @@ def on_failed_trial(spec: StudySpec):
     return callback
 
 
-def fail_trials_of_dead_local_workers(study: optuna.Study, spec: StudySpec) -> int:
+def fail_trials_of_dead_local_workers(study: optuna.Study, spec: StudySpec) -> None:
     """On a storage without heartbeats (the journal file), fail and retry the RUNNING trials of processes of
-    this host that no longer exist (a killed local worker); returns how many. Trials of other hosts are left
-    alone: this host cannot tell whether they are alive."""
-    host, failed = socket.gethostname(), 0
+    this host that no longer exist (a killed local worker). Trials of other hosts are left alone: this host
+    cannot tell whether they are alive."""
+    host = socket.gethostname()
     callback = on_failed_trial(spec)
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         worker_host, _, pid = trial.user_attrs.get(WORKER_ATTR, "").rpartition(":")
@@ -351,8 +351,6 @@ def fail_trials_of_dead_local_workers(study: optuna.Study, spec: StudySpec) -> i
         except (ValueError, RuntimeError):  # another worker failed it first
             continue
         callback(study, study.trials[trial.number])
-        failed += 1
-    return failed
 
 
 def _process_alive(pid: int) -> bool:
@@ -361,7 +359,7 @@ def _process_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process: alive
-        return True
+        pass
     return True
 
 
