@@ -411,9 +411,16 @@ def predict(
     output: Annotated[Path, typer.Option(help="Output table, .csv or .parquet.")],
     dataset: Annotated[Optional[str], typer.Option(help="Layout of a raw --input: ins, hinet, scsn or pnw.")] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size.")] = 1024,
-    skhash_out: Annotated[Optional[Path], typer.Option(help="Also write up/down picks per event as a SKHASH "
-                                                            "polarity CSV.")] = None,
+    skhash_out: Annotated[Optional[Path], typer.Option(help="Also write a complete SKHASH input set into this "
+                                                            "folder (run it: SKHASH DIR/control.txt).")] = None,
     min_probability: Annotated[float, typer.Option(help="Smallest probability for a SKHASH pick.")] = 0.0,
+    stations: Annotated[Optional[Path], typer.Option(help="SKHASH station file (network,station,location,"
+                                                          "channel,latitude,longitude,elevation) where the "
+                                                          "input has no coordinates.")] = None,
+    catalog: Annotated[Optional[Path], typer.Option(help="Origins (event_id,time,latitude,longitude,depth) "
+                                                         "where the input has none.")] = None,
+    velocity_model: Annotated[Optional[Path], typer.Option(help="depth,vp file for SKHASH [a synthetic "
+                                                                "region's own].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an --output / --skhash-out this suite wrote before "
                                                  "(never a file of another kind).")] = False,
     tracking_uri: TrackingUri = None,
@@ -426,14 +433,53 @@ def predict(
     with progress("predict") as update:
         report = predict_and_log(model_uri, input, output, dataset=dataset, batch_size=batch_size,
                                  skhash_out=skhash_out, min_probability=min_probability, overwrite=overwrite,
+                                 stations=stations, catalog=catalog, velocity_model=velocity_model,
                                  on_chunk=update)
     console.print(f"{report.written} traces predicted into {output} ({report.written / max(report.seconds, 1e-9):,.0f}"
                   f" traces/s); {len(report.skipped)} skipped"
                   + (f" (listed in {output.name}.skipped.csv)" if report.skipped else "")
-                  + (f"; {report.skhash_picks} SKHASH picks in {skhash_out}" if skhash_out else ""))
+                  + (f"; {report.skhash_picks} SKHASH picks in {skhash_out} (run: SKHASH "
+                     f"{skhash_out / 'control.txt'})" if skhash_out else ""))
     if skhash_out and report.skhash_picks == 0:
         err_console.print(f"warning: no trace was predicted up or down with probability >= {min_probability}: "
                           f"{skhash_out} holds no pick", highlight=False, soft_wrap=True)
+
+
+@command(app, "mechanisms")
+def mechanisms(
+    store: Annotated[Path, typer.Option(help="Canonical store whose events get mechanisms.")],
+    polarities: Annotated[str, typer.Option(help="true (a synthetic region's true signs), analyst (the store's "
+                                                 "labels) or a model URI (models:/attpd-pd-scsn@champion).")],
+    out: Annotated[Path, typer.Option(help="Folder for mechanisms.csv (one row per event, kagan_deg) and "
+                                           "skhash/ (SKHASH's inputs and outputs, rerunnable by hand).")],
+    truth: Annotated[Optional[Path], typer.Option(help="truth.csv of a synthetic region [found through the "
+                                                       "store's manifest].")] = None,
+    split: Annotated[str, typer.Option(help="train, dev, test or all.")] = "test",
+    stations: Annotated[Optional[Path], typer.Option(help="SKHASH station file, where the input has no "
+                                                          "coordinates.")] = None,
+    catalog: Annotated[Optional[Path], typer.Option(help="Origins (event_id,time,latitude,longitude,depth), "
+                                                         "where the input has none.")] = None,
+    velocity_model: Annotated[Optional[Path], typer.Option(help="depth,vp file [a synthetic region's "
+                                                                "own].")] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates (events resampled).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    tracking_uri: TrackingUri = None,
+):
+    """Focal mechanisms with SKHASH from polarities, scored by the Kagan angle to the true mechanism where a
+    synthetic region knows it. Logged as a run in attpd/mechanisms/<dataset>."""
+    from attpd_bench import closure, tracking
+
+    tracking.configure(tracking_uri)
+    request = closure.prepare(store, polarities, out, truth=truth, split=split, stations=stations,
+                              catalog=catalog, velocity_model=velocity_model, n_boot=n_boot)
+    with console.status("polarities -> SKHASH -> mechanisms"):
+        result, run_id = closure.compute_and_log(request, n_boot=n_boot, seed=seed)
+    table = Table("field", "value", title=f"mechanisms of {store} ({polarities}, {split})")
+    for key, value in result.summary.items():
+        table.add_row(key, _fmt(value))
+    console.print(table)
+    console.print(f"{out / closure.TABLE_FILE}; SKHASH's inputs in {out / closure.SKHASH_FOLDER} (rerun: SKHASH "
+                  f"{(out / closure.SKHASH_FOLDER / 'control.txt').resolve()}); run {run_id}", soft_wrap=True)
 
 
 @command(app, "import-h5")

@@ -85,3 +85,47 @@ def close(fig) -> None:
 
 def close_all() -> None:
     plt.close("all")
+
+
+def beachballs(table, title: str = "", n_events: int = 6):
+    """True (top) and recovered (bottom) mechanisms of a few events, spread over the range of Kagan angles
+    (lower-hemisphere projections, compressional quadrants shaded; ObsPy's beachball)."""
+    from obspy.imaging.beachball import beach
+
+    solved = table[table["has_mechanism"] & table["eligible"]].sort_values("kagan_deg")
+    if len(solved) > n_events:  # evenly spaced in rank: the best, the worst and between
+        solved = solved.iloc[np.unique(np.linspace(0, len(solved) - 1, n_events).round().astype(int))]
+    n = max(len(solved), 1)
+    fig, axes = plt.subplots(2, n, figsize=(1.9 * n + 0.8, 4.4), layout="constrained", squeeze=False)
+    for ax in axes.ravel():
+        ax.set_xlim(-1.1, 1.1)
+        ax.set_ylim(-1.1, 1.1)
+        ax.set_aspect("equal")
+        ax.axis("off")
+    for k, row in enumerate(solved.itertuples()):
+        for r, (prefix, colour) in enumerate((("true_", "tab:blue"), ("", "tab:red"))):
+            plane = [getattr(row, prefix + name) for name in ("strike", "dip", "rake")]
+            axes[r, k].add_collection(beach(plane, xy=(0, 0), width=2.0, facecolor=colour, linewidth=0.8))
+        axes[0, k].set_title(f"event {row.event_id}", fontsize=8)
+        axes[1, k].set_title(f"{row.kagan_deg:.0f}° (quality {row.quality})", fontsize=8)
+    if len(solved) == 0:
+        axes[0, 0].text(0, 0, "no mechanism", ha="center", va="center")
+    axes[0, 0].text(-1.25, 0, "true", rotation=90, ha="right", va="center")
+    axes[1, 0].text(-1.25, 0, "SKHASH", rotation=90, ha="right", va="center")
+    fig.suptitle(title)
+    return fig
+
+
+def kagan_histogram(table, title: str = ""):
+    """Kagan angles between recovered and true mechanisms (eligible events), median marked."""
+    kagan = table.loc[table["has_mechanism"] & table["eligible"], "kagan_deg"].to_numpy()
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
+    ax.hist(kagan, bins=np.arange(0, 125, 5), color="0.55", edgecolor="white")
+    if len(kagan):
+        ax.axvline(np.median(kagan), color="tab:red", lw=1.2, label=f"median {np.median(kagan):.1f}°")
+        ax.legend(fontsize=8)
+    ax.set_xlim(0, 120)
+    ax.set_xlabel("Kagan angle to the true mechanism (degrees)")
+    ax.set_ylabel("events")
+    ax.set_title(f"{title} ({len(kagan)} mechanisms)", fontsize=10)
+    return fig

@@ -3,10 +3,10 @@
 Output (CSV or Parquet, by the file's extension): one row per trace with its identifiers (trace, event,
 station), ``p_up``, ``p_down``, ``p_unknown`` (summing to 1), the predicted ``label`` U/D/K and the
 ``analyst_label`` where the input has one. Traces that cannot be read (no P pick in range, NaN samples, ...)
-are listed in ``<output>.skipped.csv``, never guessed. Optionally the up/down picks per event are exported in
-SKHASH's polarity CSV (``event_id,network,station,location,channel,p_polarity`` + origin columns when known;
-location ``--`` when blank). It is SKHASH's polarity file only: a mechanism also needs take-off angles and
-azimuths, or station coordinates, origins and a velocity model.
+are listed in ``<output>.skipped.csv``, never guessed. Optionally (``skhash_out``) a complete SKHASH input set
+for the up/down picks (:func:`attpd_bench.skhash.write_inputs`): polarity file weighted by probability, station
+file, catalogue, velocity model and control file, from what the input knows (a store's coordinates, a synthetic
+region's truth) or from the user's files; what is known nowhere is an error before any model runs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from attpd_bench import skhash
 from attpd_bench.data.labels import CLASS_LETTERS, INVALID
 from attpd_bench.data.preprocess import model_windows
 from attpd_bench.data.prepare import open_reader
@@ -27,11 +28,8 @@ from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.errors import DataError
 from attpd_bench.pipeline import as_model_input
 
-SKHASH_COLUMNS = ("event_id", "network", "station", "location", "channel", "p_polarity")
 ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code")
 RAW_CHUNK_TRACES = 512  # raw published traces read at a time (as `attpd data prepare` reads them)
-ORIGIN_COLUMNS = {"source_latitude_deg": "origin_latitude", "source_longitude_deg": "origin_longitude",
-                  "source_depth_km": "origin_depth_km"}
 
 
 @dataclass
@@ -100,11 +98,14 @@ TABLE_COLUMNS = ("p_up", "p_down", "p_unknown", "label")  # what marks a predict
 
 
 def check_request(source: Path, output: Path, *, dataset: str | None = None, skhash_out: Path | None = None,
-                  min_probability: float = 0.0, overwrite: bool = False) -> None:
-    """Everything about a prediction request that can be checked before a model is loaded or a run exists.
+                  min_probability: float = 0.0, overwrite: bool = False,
+                  **geometry_files) -> skhash.Geometry | None:
+    """Everything about a prediction request that can be checked before a model is loaded or a run exists;
+    with ``skhash_out``, returns SKHASH's geometry (``geometry_files``: the user's stations, catalog and
+    velocity_model files, where the input lacks them).
 
-    An existing output is replaced only with ``overwrite``, and only if it is a file this suite wrote (a
-    prediction table, a SKHASH polarity file): a user's own file of the same name is never touched."""
+    An existing output is replaced only with ``overwrite``, and only if it is a file (or SKHASH folder) this
+    suite wrote: a user's own file of the same name is never touched."""
     source, output = Path(source), Path(output)
     if not source.exists():
         raise DataError(f"{source}: --input not found")
@@ -115,14 +116,26 @@ def check_request(source: Path, output: Path, *, dataset: str | None = None, skh
         raise DataError(f"{output}: --output must end in .csv or .parquet")
     if not 0.0 <= min_probability <= 1.0:
         raise DataError(f"--min-probability must lie between 0 and 1, got {min_probability}")
-    for path, columns in ((output, TABLE_COLUMNS), (skhash_out, SKHASH_COLUMNS)):
-        if path is None or not Path(path).exists():
-            continue
+    if output.exists():
         if not overwrite:
-            raise DataError(f"{path}: exists; pass --overwrite to replace a file this suite wrote")
-        if not _written_by_us(Path(path), columns):
-            raise DataError(f"{path}: exists and is not a file this suite wrote (no {', '.join(columns)} "
+            raise DataError(f"{output}: exists; pass --overwrite to replace a file this suite wrote")
+        if not _written_by_us(output, TABLE_COLUMNS):
+            raise DataError(f"{output}: exists and is not a file this suite wrote (no {', '.join(TABLE_COLUMNS)} "
                             f"columns); refusing to replace it")
+    if skhash_out is None:
+        return None
+    skhash_out = Path(skhash_out)
+    if skhash_out.exists() and (not skhash_out.is_dir() or any(skhash_out.iterdir())):
+        if not skhash.written_by_us(skhash_out):
+            raise DataError(f"{skhash_out}: --skhash-out exists and is not a SKHASH folder this suite wrote; "
+                            f"refusing to write into it")
+        if not overwrite:
+            raise DataError(f"{skhash_out}: exists; pass --overwrite to replace a SKHASH folder this suite wrote")
+    meta = PolarityStore(source).metadata if (source / MANIFEST_FILE).is_file() else \
+        open_reader(dataset, source).canonical
+    truth = skhash.find_truth(source)
+    aligned = skhash.aligned_truth(meta, truth) if truth is not None else None
+    return skhash.geometry(meta, truth=aligned, truth_path=truth, **geometry_files)
 
 
 def _written_by_us(path: Path, columns: tuple[str, ...]) -> bool:
@@ -140,10 +153,12 @@ def _written_by_us(path: Path, columns: tuple[str, ...]) -> bool:
 
 def predict_to_file(model, source: Path, output: Path, *, dataset: str | None = None, batch_size: int = 1024,
                     chunk_size: int = 8192, skhash_out: Path | None = None, min_probability: float = 0.0,
-                    overwrite: bool = False,
+                    overwrite: bool = False, stations: Path | None = None, catalog: Path | None = None,
+                    velocity_model: Path | None = None,
                     on_chunk: Callable[[int, int | None], None] | None = None) -> PredictReport:
-    check_request(source, output, dataset=dataset, skhash_out=skhash_out, min_probability=min_probability,
-                  overwrite=overwrite)
+    geometry = check_request(source, output, dataset=dataset, skhash_out=skhash_out,
+                             min_probability=min_probability, overwrite=overwrite, stations=stations,
+                             catalog=catalog, velocity_model=velocity_model)
     source, output = Path(source), Path(output)
     input_shape = tuple(model.input_shape[1:])
     report = PredictReport()
@@ -169,7 +184,7 @@ def predict_to_file(model, source: Path, output: Path, *, dataset: str | None = 
             writer.write(frame)
             report.written += len(frame)
             if skhash_out is not None:
-                picks.append(_skhash_rows(meta, pred, probs.max(axis=1), min_probability))
+                picks.append(skhash.polarity_table(meta, skhash.model_weights(probs, min_probability)))
             if on_chunk:
                 on_chunk(report.written, None)
         writer.close()
@@ -181,26 +196,12 @@ def predict_to_file(model, source: Path, output: Path, *, dataset: str | None = 
         pd.DataFrame(report.skipped, columns=["source_trace_name", "reason"]).to_csv(
             output.with_name(output.name + ".skipped.csv"), index=False)
     if skhash_out is not None:
-        table = pd.concat(picks, ignore_index=True) if picks else pd.DataFrame(columns=SKHASH_COLUMNS)
-        table = table.sort_values(["event_id", "network", "station", "location", "channel"], kind="stable")
-        table.to_csv(skhash_out, index=False)
+        table = pd.concat(picks, ignore_index=True) if picks else \
+            pd.DataFrame(columns=list(skhash.POLARITY_COLUMNS))
+        table = table.sort_values(list(skhash.POLARITY_COLUMNS[:5]), kind="stable")
+        skhash.write_inputs(skhash_out, table, geometry.stations, geometry.catalog, geometry.velocity_model)
         report.skhash_picks = len(table)
     return report
-
-
-def _skhash_rows(meta: pd.DataFrame, pred: np.ndarray, confidence: np.ndarray, min_probability: float):
-    """Up/down picks as SKHASH polarity rows (+1 up, -1 down); unknown or unsure predictions are left out."""
-    keep = (pred < 2) & (confidence >= min_probability)
-    rows = pd.DataFrame({"event_id": meta["source_id"].to_numpy()[keep],
-                         "network": meta["station_network_code"].to_numpy()[keep],
-                         "station": meta["station_code"].to_numpy()[keep],
-                         "location": meta["station_location_code"].to_numpy()[keep],
-                         "channel": meta["station_channel_code"].to_numpy()[keep],
-                         "p_polarity": np.where(pred[keep] == 0, 1, -1)})
-    for src, dst in ORIGIN_COLUMNS.items():
-        if src in meta:
-            rows[dst] = meta[src].to_numpy()[keep]
-    return rows
 
 
 def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bool = False,
@@ -210,8 +211,9 @@ def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bo
     from attpd_bench import tracking
     from attpd_bench.evaluate import load_model
 
-    check_request(source, output, dataset=options.get("dataset"), skhash_out=options.get("skhash_out"),
-                  min_probability=options.get("min_probability", 0.0), overwrite=overwrite)  # before any run
+    request = {key: options.get(key) for key in ("dataset", "skhash_out", "stations", "catalog", "velocity_model")}
+    check_request(source, output, overwrite=overwrite, min_probability=options.get("min_probability", 0.0),
+                  **request)  # before any run
     model = load_model(model_uri)
     tags = tracking.standard_tags(model=None, dataset=options.get("dataset"), store_fingerprint=None, seed=None,
                                   kind="prediction", predicted_model_uri=model_uri)

@@ -40,9 +40,10 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1",
 
 def experiment_name(kind: str, dataset: str | None = None) -> str:
     """``attpd/<dataset>`` for training, evaluation and promotion runs, ``attpd/tune/<dataset>``,
-    ``attpd/transfer``, ``attpd/predict``."""
+    ``attpd/transfer``, ``attpd/predict``, ``attpd/mechanisms/<dataset>``."""
     return {"train": f"attpd/{dataset}", "tune": f"attpd/tune/{dataset}", "transfer": "attpd/transfer",
-            "evaluate": f"attpd/{dataset}", "predict": "attpd/predict"}[kind]
+            "evaluate": f"attpd/{dataset}", "predict": "attpd/predict",
+            "mechanisms": f"attpd/mechanisms/{dataset}"}[kind]
 
 
 def configure(tracking_uri: str | None = None) -> str:
@@ -174,6 +175,12 @@ class RunLogger:
         self._client.log_figure(self.run_id, fig, artifact_file,
                                 save_kwargs={"bbox_inches": "tight", "dpi": 150})
         close(fig)
+
+    def log_artifact(self, local_file: Path, artifact_path: str | None = None) -> None:
+        self._client.log_artifact(self.run_id, str(local_file), artifact_path)
+
+    def log_artifacts(self, local_dir: Path, artifact_path: str | None = None) -> None:
+        self._client.log_artifacts(self.run_id, str(local_dir), artifact_path)
 
     def log_dict(self, data: dict, artifact_file: str) -> None:
         self._client.log_dict(self.run_id, data, artifact_file)

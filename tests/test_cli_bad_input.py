@@ -166,7 +166,7 @@ def test_predict_overwrite_replaces_only_its_own_table(bench, monkeypatch, tmp_p
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     argv = ["predict", "--model-uri", str(bench / "ross.keras"), "--input", str(bench / S), "--output",
-            "p.csv", "--skhash-out", "picks.csv"]
+            "p.csv", "--skhash-out", "skhash"]
     assert runner.invoke(app, argv).exit_code == 0
     first = Path("p.csv").read_text()
     again = runner.invoke(app, argv)

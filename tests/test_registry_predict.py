@@ -243,18 +243,23 @@ def test_champion_loads_in_a_fresh_process_and_predict_writes_every_trace(traini
     for suffix in ("csv", "parquet"):
         out = workdir / f"pred.{suffix}"
         result = runner.invoke(app, ["predict", "--model-uri", uri, "--input", str(training_store.path),
-                                     "--output", str(out), "--skhash-out", str(workdir / "pol.csv"),
-                                     "--overwrite"])  # the second round replaces the first's SKHASH file
+                                     "--output", str(out), "--skhash-out", str(workdir / "skhash"),
+                                     "--overwrite"])  # the second round replaces the first's SKHASH set
         assert result.exit_code == 0, result.output
         table = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
         assert len(table) == len(training_store)
         np.testing.assert_allclose(table[["p_up", "p_down", "p_unknown"]].sum(axis=1), 1.0, atol=1e-5)
         assert set(table["label"]) <= {"U", "D", "K"}
         assert table["source_trace_name"].tolist() == training_store.metadata["source_trace_name"].tolist()
-    pol = pd.read_csv(workdir / "pol.csv")
-    ud = (table["label"] != "K").sum()
-    assert len(pol) == ud and set(pol["p_polarity"]) <= {1, -1}
-    assert {"event_id", "network", "station", "p_polarity", "origin_latitude"} <= set(pol.columns)
+    pol = pd.read_csv(workdir / "skhash" / "polarities.csv", dtype={"event_id": str})
+    decided = table[table["label"] != "K"]
+    assert len(pol) == len(decided)
+    # the weight is the predicted class's probability, signed by it (SKHASH: positive = up)
+    expected = np.where(decided["label"] == "U", decided["p_up"], -decided["p_down"])
+    np.testing.assert_allclose(pol["p_polarity"], expected, atol=1e-4)
+    assert (pol["p_polarity"].abs() > 1 / 3 - 1e-4).all() and (pol["p_polarity"].abs() <= 1).all()
+    catalog = pd.read_csv(workdir / "skhash" / "catalog.csv", dtype={"event_id": str})
+    assert set(pol["event_id"]) <= set(catalog["event_id"])
 
 
 def test_predict_raw_layout_lists_bad_traces(raw_regions, good_model, workdir):
@@ -353,8 +358,8 @@ def test_predict_with_no_up_or_down_pick_writes_an_empty_skhash_file(training_st
     _constant_model(2).save(workdir / "unknown.keras")  # answers "unknown" for every trace
     result = runner.invoke(app, ["predict", "--model-uri", str(workdir / "unknown.keras"), "--input",
                                  str(training_store.path), "--output", str(workdir / "p.csv"), "--skhash-out",
-                                 str(workdir / "pol.csv")])
+                                 str(workdir / "skhash")])
     assert result.exit_code == 0, result.output
     assert "0 SKHASH picks" in result.output and "no trace was predicted up or down" in result.output
-    pol = pd.read_csv(workdir / "pol.csv")
+    pol = pd.read_csv(workdir / "skhash" / "polarities.csv")
     assert len(pol) == 0 and {"event_id", "network", "station", "p_polarity"} <= set(pol.columns)

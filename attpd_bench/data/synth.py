@@ -5,8 +5,13 @@ Physics, kept simple but causal, so that polarity is learnable and regions diffe
 * Events: epicentres in the region's box, depths and Gutenberg-Richter magnitudes from the profile, a
   double-couple mechanism drawn around the region's tectonic style (normal faulting in the Apennines, thrust in
   Japan, strike-slip in southern California, a mix in the Pacific Northwest).
-* Rays: straight up-going rays in a 6 km/s half-space out to the crossover distance, beyond it a head wave
-  leaving downward at asin(6.0/7.8) = 50 deg. Take-off angle measured from the downward vertical.
+* Network: stations on a jittered grid over the region (a dense regional network, spacing ~20-40 km),
+  epicentres inside it; each event is recorded by a draw of stations that favours near ones (the nearest
+  always) out to the region's range, so picks span a few km to ~150 km all around the source.
+* Rays: first arrivals traced in the region's layered 1-D velocity model (:mod:`velocity`; direct up-going
+  rays near the source, refracted Pg / Pn beyond): take-off angle (from the downward vertical) and travel
+  time. Distances and azimuths on a locally flat earth, as SKHASH computes them, so SKHASH given the same
+  velocity model sees the same rays.
 * First motion: the P radiation pattern (Aki & Richards 2002, eq. 4.89) at the station's azimuth and take-off;
   its sign is the true polarity, its size scales the direct pulse, so near-nodal stations have a weak first
   motion buried in the (sign-free) scattered coda and noise.
@@ -36,12 +41,14 @@ import pandas as pd
 
 from attpd_bench.data.labels import DOWN, UNKNOWN, UP
 from attpd_bench.data.preprocess import SAMPLING_RATE_HZ, STORE_P_SAMPLE, STORE_SAMPLES
+from attpd_bench.data.velocity import MODELS as VELOCITY_MODELS
 from attpd_bench.errors import ConfigError, DataError
 
 TRUTH_FILE = "truth.csv"
-VP_KM_S, VP_MANTLE_KM_S, VP_VS = 6.0, 7.8, 1.73
-HEAD_WAVE_TAKEOFF_DEG = float(np.degrees(np.arcsin(VP_KM_S / VP_MANTLE_KM_S)))
-KM_PER_DEG = 111.19
+VP_VS = 1.73
+KM_PER_DEG = 111.2  # SKHASH's (and HASH's) flat-earth conversion
+EVENT_MARGIN = 0.15  # epicentres keep this fraction of the region's width from its edges
+NEAREST_SHARE = 25  # per cent of an event's picks at its nearest stations (the rest drawn, favouring near)
 
 
 @dataclass(frozen=True)
@@ -52,13 +59,13 @@ class RegionProfile:
     networks: tuple[str, ...]
     lat: tuple[float, float]
     lon: tuple[float, float]
-    n_stations: int
+    n_stations: int  # on a jittered grid over the region
     depth_km: tuple[float, float]
     magnitude: tuple[float, float]  # Gutenberg-Richter with b = 1 between these
     rake_deg: tuple[float, float]  # tectonic style: mean rake, spread (deg)
     picks_per_event: tuple[int, int]
     max_distance_km: float
-    crossover_km: float  # beyond it the first arrival is the head wave
+    near_km: float  # scale of the station draw's preference for near stations
     f0_hz_m2: float  # dominant frequency of the P pulse at M2; scales as 10^(-(M-2)/3)
     q: float  # P-wave quality factor (attenuation)
     noise_microseism: float  # relative amplitude of the 0.2 Hz microseism peak
@@ -79,25 +86,25 @@ class RegionProfile:
 PROFILES: dict[str, RegionProfile] = {
     # INSTANCE, Italy: dense broadband network, Apennine normal faulting, small events, emergent onsets common,
     # ~80 % undecidable as published (13 % positive, 7 % negative).
-    "ins": RegionProfile("ins", ("IV", "MN"), (40.0, 44.5), (11.0, 16.0), 60, (5, 15), (1.5, 4.0), (-90, 30),
-                         (10, 25), 150, 100, 8.0, 250, 0.6, 3.0, 0.25, (14.0, 9.0), 0.35, (3.0, 8.0), 4.3,
+    "ins": RegionProfile("ins", ("IV", "MN"), (40.0, 44.5), (11.0, 16.0), 600, (5, 15), (1.5, 4.0), (-90, 30),
+                         (16, 36), 120, 20, 8.0, 250, 0.6, 3.0, 0.25, (14.0, 9.0), 0.35, (3.0, 8.0), 4.3,
                          4.3, 0.02, 0.01, (12000,), (1000, 4000), (2005, 2020)),
     # Hi-net, Japan: borehole short-period stations (low noise, high frequency), deeper subduction-zone thrust
     # events, more impulsive onsets; balance assumed (the data set is private).
-    "hinet": RegionProfile("hinet", ("N",), (33.0, 38.0), (132.0, 141.0), 80, (5, 60), (1.5, 4.5), (90, 25),
-                           (12, 30), 200, 140, 12.0, 400, 0.3, 5.0, 0.1, (20.0, 8.0), 0.6, (2.0, 5.0), 0.8, 2.2,
+    "hinet": RegionProfile("hinet", ("N",), (33.0, 38.0), (132.0, 141.0), 1200, (5, 60), (1.5, 4.5), (90, 25),
+                           (12, 30), 200, 20, 12.0, 400, 0.3, 5.0, 0.1, (20.0, 8.0), 0.6, (2.0, 5.0), 0.8, 2.2,
                            0.015, 0.005, (6000, 7000), (2500, 3500), (2015, 2019)),
     # SCSN, southern California: strike-slip, mixed short-period/broadband, many small events; natural test
     # balance 25 % up / 12 % down / 63 % unknown (the published training file is balanced by subsampling).
     # A dense network (the real one has ~400 stations): 20-40 picks per event, of which the balanced train file
     # keeps about 45 %.
-    "scsn": RegionProfile("scsn", ("CI",), (32.5, 36.0), (-120.0, -115.0), 180, (2, 15), (1.0, 3.5), (180, 25),
-                          (20, 40), 120, 80, 10.0, 300, 0.4, 4.0, 0.2, (16.0, 9.0), 0.5, (2.0, 6.0), 1.6, 5.4,
+    "scsn": RegionProfile("scsn", ("CI",), (32.5, 36.0), (-120.0, -115.0), 800, (2, 15), (1.0, 3.5), (180, 25),
+                          (20, 40), 120, 25, 10.0, 300, 0.4, 4.0, 0.2, (16.0, 9.0), 0.5, (2.0, 6.0), 1.6, 5.4,
                           0.02, 0.01, (600,), (STORE_P_SAMPLE, STORE_P_SAMPLE), (2000, 2017)),
     # PNW, Pacific Northwest: ComCat, mixed mechanisms, strong microseisms near the coast, lower frequency;
     # 32 % positive / 27 % negative / 41 % undecidable as published.
-    "pnw": RegionProfile("pnw", ("UW", "CC"), (42.0, 49.0), (-124.5, -119.0), 50, (3, 40), (1.0, 4.0), (0, 90),
-                         (8, 20), 180, 110, 5.0, 200, 1.2, 2.0, 0.3, (17.0, 9.0), 0.45, (3.0, 8.0), 0.8, 1.35,
+    "pnw": RegionProfile("pnw", ("UW", "CC"), (42.0, 49.0), (-124.5, -119.0), 500, (3, 40), (1.0, 4.0), (0, 90),
+                         (14, 30), 150, 20, 5.0, 200, 1.2, 2.0, 0.3, (17.0, 9.0), 0.45, (3.0, 8.0), 0.8, 1.35,
                          0.02, 0.015, (15001,), (4800, 5200), (2002, 2022)),
 }
 REGIONS = tuple(PROFILES)
@@ -116,12 +123,26 @@ def p_radiation(strike, dip, rake, azimuth, takeoff) -> np.ndarray:
 
 def _station_codes(rng: np.random.Generator, n: int) -> list[str]:
     letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-    codes: list[str] = []
+    codes: dict[str, None] = {}  # ordered and fast to search
     while len(codes) < n:
-        code = "".join(rng.choice(letters, size=4))
-        if code not in codes:
-            codes.append(code)
-    return codes
+        codes.setdefault("".join(rng.choice(letters, size=4)))
+    return list(codes)
+
+
+def make_network(profile: RegionProfile, rng: np.random.Generator) -> pd.DataFrame:
+    """Stations on a grid over the region, each moved up to 35 % of the spacing: a dense regional network."""
+    p = profile
+    height_km = (p.lat[1] - p.lat[0]) * KM_PER_DEG
+    width_km = (p.lon[1] - p.lon[0]) * KM_PER_DEG * np.cos(np.radians(np.mean(p.lat)))
+    n_rows = max(int(round(np.sqrt(p.n_stations * height_km / width_km))), 1)
+    n_cols = max(int(round(p.n_stations / n_rows)), 1)
+    rows, cols = np.meshgrid(np.arange(n_rows), np.arange(n_cols), indexing="ij")
+    ns = rows.size
+    lat = p.lat[0] + (rows.ravel() + 0.5 + rng.uniform(-0.35, 0.35, ns)) * (p.lat[1] - p.lat[0]) / n_rows
+    lon = p.lon[0] + (cols.ravel() + 0.5 + rng.uniform(-0.35, 0.35, ns)) * (p.lon[1] - p.lon[0]) / n_cols
+    return pd.DataFrame({"network": rng.choice(p.networks, size=ns), "station": _station_codes(rng, ns),
+                         "station_latitude_deg": lat, "station_longitude_deg": lon,
+                         "reversed": rng.random(ns) < p.reversed_station_rate})
 
 
 def make_catalogue(profile: RegionProfile, n_events: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -129,43 +150,46 @@ def make_catalogue(profile: RegionProfile, n_events: int, rng: np.random.Generat
     if n_events < 1:
         raise ConfigError(f"--n-events must be at least 1, got {n_events}")
     p = profile
-    ns = p.n_stations
-    st = pd.DataFrame({
-        "network": rng.choice(p.networks, size=ns), "station": _station_codes(rng, ns),
-        "station_latitude_deg": rng.uniform(*p.lat, ns), "station_longitude_deg": rng.uniform(*p.lon, ns),
-        "reversed": rng.random(ns) < p.reversed_station_rate})
+    st = make_network(p, rng)
     start = pd.Timestamp(f"{p.years[0]}-01-01")
     span_s = (pd.Timestamp(f"{p.years[1]}-12-31") - start).total_seconds()
     offsets = np.sort(rng.choice(int(span_s) // 60, size=n_events, replace=False)) * 60  # unique minutes
     mags = p.magnitude[0] - np.log10(1 - rng.random(n_events) * (1 - 10 ** -(p.magnitude[1] - p.magnitude[0])))
+    inner_lat = np.array(p.lat) + np.array([1, -1]) * EVENT_MARGIN * (p.lat[1] - p.lat[0])
+    inner_lon = np.array(p.lon) + np.array([1, -1]) * EVENT_MARGIN * (p.lon[1] - p.lon[0])
     ev = pd.DataFrame({
         "origin_time": start + pd.to_timedelta(offsets, unit="s"),
-        "source_latitude_deg": rng.uniform(*p.lat, n_events), "source_longitude_deg": rng.uniform(*p.lon, n_events),
+        "source_latitude_deg": rng.uniform(*inner_lat, n_events),
+        "source_longitude_deg": rng.uniform(*inner_lon, n_events),
         "source_depth_km": rng.uniform(*p.depth_km, n_events), "magnitude": np.round(mags, 2),
         "strike": rng.uniform(0, 360, n_events), "dip": rng.uniform(20, 90, n_events),
         "rake": (rng.normal(p.rake_deg[0], p.rake_deg[1], n_events) + 180) % 360 - 180})
+    velocity = VELOCITY_MODELS[p.name]
     rows = []
     for k, e in enumerate(ev.itertuples()):
-        dlat = (st["station_latitude_deg"] - e.source_latitude_deg) * KM_PER_DEG
-        dlon = (st["station_longitude_deg"] - e.source_longitude_deg) * KM_PER_DEG * np.cos(
+        # locally flat earth around the epicentre, as SKHASH computes distance and azimuth
+        north = (st["station_latitude_deg"].to_numpy() - e.source_latitude_deg) * KM_PER_DEG
+        east = (st["station_longitude_deg"].to_numpy() - e.source_longitude_deg) * KM_PER_DEG * np.cos(
             np.radians(e.source_latitude_deg))
-        dist = np.hypot(dlat, dlon).to_numpy()
-        near = np.argsort(dist)
-        n_picks = int(rng.integers(p.picks_per_event[0], p.picks_per_event[1] + 1))
-        chosen = near[:n_picks][dist[near[:n_picks]] <= p.max_distance_km]
-        if len(chosen) == 0:
-            chosen = near[:1]
+        dist = np.hypot(north, east)
+        candidates = np.flatnonzero(dist <= p.max_distance_km)
+        if len(candidates) == 0:
+            candidates = np.argsort(dist)[:1]
+        n_picks = min(int(rng.integers(p.picks_per_event[0], p.picks_per_event[1] + 1)), len(candidates))
+        by_distance = candidates[np.argsort(dist[candidates])]
+        n_nearest = NEAREST_SHARE * n_picks // 100 + 1
+        nearest, others = by_distance[:n_nearest], by_distance[n_nearest:]
+        weight = np.exp(-dist[others] / p.near_km)
+        drawn = rng.choice(others, size=min(n_picks - len(nearest), len(others)), replace=False,
+                           p=weight / weight.sum()) if len(others) else np.array([], dtype=int)
+        chosen = np.sort(np.concatenate([nearest, drawn]))
+        takeoff, travel_time = velocity.first_arrivals(e.source_depth_km, dist[chosen])
         rows.append(pd.DataFrame({"event": k, "sta": chosen, "distance_km": dist[chosen],
-                                  "azimuth_deg": np.degrees(np.arctan2(dlon.to_numpy()[chosen],
-                                                                       dlat.to_numpy()[chosen])) % 360}))
+                                  "azimuth_deg": np.degrees(np.arctan2(east[chosen], north[chosen])) % 360,
+                                  "takeoff_deg": takeoff, "travel_time_s": travel_time}))
     cat = pd.concat(rows, ignore_index=True)
     cat = cat.join(ev, on="event").join(st, on="sta")
-    depth = cat["source_depth_km"].to_numpy()
-    epi = cat["distance_km"].to_numpy()
-    head = epi > p.crossover_km
-    cat["takeoff_deg"] = np.where(head, HEAD_WAVE_TAKEOFF_DEG, 180 - np.degrees(np.arctan2(epi, depth)))
-    hypo = np.hypot(epi, depth)
-    cat["travel_time_s"] = hypo / VP_KM_S
+    hypo = np.hypot(cat["distance_km"].to_numpy(), cat["source_depth_km"].to_numpy())
     cat["radiation_amplitude"] = p_radiation(cat["strike"], cat["dip"], cat["rake"], cat["azimuth_deg"],
                                              cat["takeoff_deg"])
     n = len(cat)
@@ -334,14 +358,17 @@ def write_region(region: str, n_events: int, out: Path, *, seed: int = 0, layout
     truth.to_csv(out / TRUTH_FILE, index=False)
     (out / SYNTH_MARKER).write_text(json.dumps({"region": region, "n_events": n_events, "seed": seed,
                                                 "layout": layout, "n_traces": int(truth["written"].sum()),
-                                                "profile": asdict(profile)}, indent=2))
+                                                "profile": asdict(profile),
+                                                "velocity_model": asdict(VELOCITY_MODELS[region])},
+                                               indent=2))
     return truth
 
 
 def _truth(cat: pd.DataFrame, names, written=True, **extra) -> pd.DataFrame:
     cols = ["event_id", "origin_time", "source_latitude_deg", "source_longitude_deg", "source_depth_km",
             "magnitude", "strike", "dip", "rake", "network", "station", "station_latitude_deg",
-            "station_longitude_deg", "distance_km", "azimuth_deg", "takeoff_deg", "radiation_amplitude",
+            "station_longitude_deg", "distance_km", "azimuth_deg", "takeoff_deg", "travel_time_s",
+            "radiation_amplitude",
             "true_sign", "reversed", "recorded_sign", "analyst_label", "label_error", "snr_db", "clarity",
             "impulsive", "onset_sample", "p_pick_sample"]
     t = cat[cols].rename(columns={"reversed": "station_reversed"}).copy()

@@ -1,0 +1,226 @@
+"""From polarities to focal mechanisms, scored against the known answer: the closure of a synthetic region.
+
+Polarities of a store's events (the true signs of a synthetic region, the analyst's labels, or a model's
+predictions) -> SKHASH in its own environment (:mod:`skhash`) with the region's velocity model -> one mechanism
+per event -> the Kagan angle to the true mechanism (:mod:`mechanisms`) where the truth is known.
+
+A model's polarity is its predicted class weighted by its probability (up: ``+p_up``, down: ``-p_down``,
+unknown: none), so SKHASH counts an unsure pick less. An event is *eligible* when it has at least SKHASH's
+``npolmin`` (8) polarities; ``n_events`` counts those, ``n_mechanisms`` those SKHASH gave a mechanism under its
+default quality gates. Intervals resample events (the unit of a mechanism catalogue).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from attpd_bench import skhash
+from attpd_bench.data.store import SPLITS, PolarityStore
+from attpd_bench.errors import ConfigError, DataError
+from attpd_bench.mechanisms import kagan_angle
+
+POLARITY_SOURCES = ("true", "analyst")  # or a model URI
+QUALITIES = ("A", "B", "C", "D")
+TABLE_FILE = "mechanisms.csv"
+SKHASH_FOLDER = "skhash"
+MECHANISM_COLUMNS = ("strike", "dip", "rake", "quality", "azimuthal_gap", "takeoff_gap", "polarity_misfit",
+                     "prob_mech")
+
+
+@dataclass
+class Closure:
+    """The per-event table and its summary."""
+
+    table: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class Request:
+    """A checked request: the traces, their truth and SKHASH's geometry, and the model (loaded) if any."""
+
+    store: PolarityStore
+    polarities: str
+    out: Path
+    split: str
+    meta: pd.DataFrame
+    truth: pd.DataFrame | None  # aligned with meta
+    geometry: skhash.Geometry
+    model: object = None
+
+
+def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = None, split: str = "test",
+            stations: Path | None = None, catalog: Path | None = None, velocity_model: Path | None = None,
+            n_boot: int = 1000) -> Request:
+    """Everything that can go wrong before SKHASH runs, checked before any run or file exists."""
+    from attpd_bench.data.store import MANIFEST_FILE
+
+    if not (Path(store) / MANIFEST_FILE).is_file():
+        raise DataError(f"{store}: --store is not a canonical store (no {MANIFEST_FILE}); run `attpd data "
+                        f"prepare` first")
+    if split not in (*SPLITS, "all"):
+        raise ConfigError(f"--split must be one of {', '.join(SPLITS)} or all, got {split!r}")
+    if truth is not None and not Path(truth).is_file():
+        raise DataError(f"{truth}: --truth not found")
+    truth = Path(truth) if truth is not None else skhash.find_truth(Path(store))
+    if polarities == "true" and truth is None:
+        raise ConfigError("--polarities true needs the synthetic region's truth: give --truth RAW/truth.csv")
+    if n_boot < 1:
+        raise ConfigError(f"--n-boot must be at least 1, got {n_boot}")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not skhash.written_by_us(out / SKHASH_FOLDER))):
+        raise DataError(f"{out}: --out exists and is not a folder `attpd mechanisms` wrote; refusing to write "
+                        f"into it")
+    opened = PolarityStore(store)
+    meta = opened.metadata.iloc[opened.rows(None if split == "all" else split)].reset_index(drop=True)
+    if meta.empty:
+        raise DataError(f"{store}: the {split} split holds no trace")
+    aligned = skhash.aligned_truth(meta, truth) if truth is not None else None
+    geometry = skhash.geometry(meta, truth=aligned, truth_path=truth, stations=stations, catalog=catalog,
+                               velocity_model=velocity_model)
+    model = None
+    if polarities not in POLARITY_SOURCES:
+        from attpd_bench.evaluate import load_model
+
+        model = load_model(polarities)
+    return Request(opened, polarities, out, split, meta, aligned, geometry, model)
+
+
+def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: int = 1024) -> Closure:
+    """Mechanisms of the request's events; SKHASH's input set and output stay in ``out/skhash`` (rerun by
+    hand: ``SKHASH out/skhash/control.txt``), the per-event table in ``out/mechanisms.csv``."""
+    picks = skhash.polarity_table(request.meta, _weights(request, batch_size))
+    if picks.empty:
+        raise DataError(f"{request.store.path}: no up or down polarity among the {len(request.meta)} "
+                        f"{request.split} traces ({request.polarities}): nothing for SKHASH")
+    start = time.perf_counter()
+    geometry = request.geometry
+    control = skhash.write_inputs(request.out / SKHASH_FOLDER, picks, geometry.stations, geometry.catalog,
+                                  geometry.velocity_model)
+    mechanisms = skhash.run(control)
+    seconds = time.perf_counter() - start
+    table = event_table(picks, mechanisms, _true_mechanisms(request.meta, request.truth))
+    partial = request.out / f".{TABLE_FILE}.partial"
+    table.to_csv(partial, index=False)
+    partial.replace(request.out / TABLE_FILE)
+    return Closure(table, summarise(table, n_boot=n_boot, seed=seed), seconds)
+
+
+def _weights(request: Request, batch_size: int) -> np.ndarray:
+    if request.polarities == "true":
+        return request.truth["true_sign"].to_numpy(np.float64)
+    if request.polarities == "analyst":
+        return skhash.label_weights(request.meta["label"].to_numpy())
+    from attpd_bench.pipeline import predict_probabilities
+
+    model = request.model
+    split = None if request.split == "all" else request.split
+    return skhash.model_weights(predict_probabilities(model, request.store, split,
+                                                      tuple(model.input_shape[1:]), batch_size=batch_size))
+
+
+def _true_mechanisms(meta: pd.DataFrame, aligned: pd.DataFrame | None) -> pd.DataFrame | None:
+    if aligned is None:
+        return None
+    mechanisms = aligned[["strike", "dip", "rake"]].add_prefix("true_")
+    mechanisms.insert(0, "event_id", meta["source_id"].astype(str).to_numpy())
+    return mechanisms.drop_duplicates("event_id")
+
+
+def event_table(picks: pd.DataFrame, mechanisms: pd.DataFrame, truth: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per event with a polarity: its count, SKHASH's mechanism (NaN where none) and, with the truth,
+    the true mechanism and the Kagan angle between them."""
+    counts = picks.groupby("event_id").agg(n_polarities=("p_polarity", "size"),
+                                            n_up=("p_polarity", lambda w: int((w > 0).sum())))
+    table = counts.reset_index()
+    table["eligible"] = table["n_polarities"] >= skhash.QUALITY_GATES["npolmin"]
+    found = mechanisms.reindex(columns=["event_id", *MECHANISM_COLUMNS])
+    table = table.merge(found.astype({"event_id": str}), on="event_id", how="left")
+    table["has_mechanism"] = table["strike"].notna()
+    if truth is not None:
+        table = table.merge(truth, on="event_id", how="left")
+        table["kagan_deg"] = np.where(
+            table["has_mechanism"],
+            kagan_angle((table["strike"].fillna(0), table["dip"].fillna(0), table["rake"].fillna(0)),
+                        (table["true_strike"], table["true_dip"], table["true_rake"])), np.nan)
+    return table
+
+
+def summarise(table: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Counts, quality classes and (with the truth) the median Kagan angle with its event-bootstrap 95 %
+    interval, over eligible events."""
+    eligible = table[table["eligible"]]
+    solved = eligible[eligible["has_mechanism"]]
+    summary = {"n_events": len(eligible), "n_mechanisms": len(solved),
+               "mechanism_fraction": len(solved) / len(eligible) if len(eligible) else math.nan,
+               "n_polarities": int(table["n_polarities"].sum())}
+    for quality in QUALITIES:
+        summary[f"quality_{quality}"] = int((solved["quality"] == quality).sum())
+    if "kagan_deg" in table:
+        kagan = solved["kagan_deg"].to_numpy()
+        summary["kagan_median_deg"] = float(np.median(kagan)) if len(kagan) else math.nan
+        low, high = median_interval(kagan, n_boot=n_boot, seed=seed)
+        summary["kagan_median_low_deg"], summary["kagan_median_high_deg"] = low, high
+    return summary
+
+
+def median_interval(values: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
+                    level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the median, resampling the values (one per event) with replacement."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return math.nan, math.nan
+    draws = np.random.default_rng(seed).integers(0, len(values), size=(n_boot, len(values)))
+    medians = np.median(values[draws], axis=1)
+    return (float(np.percentile(medians, (1 - level) / 2 * 100)),
+            float(np.percentile(medians, (1 + level) / 2 * 100)))
+
+
+def paired(table_a: pd.DataFrame, table_b: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Kagan angle of ``a`` minus ``b`` on the eligible events both gave a mechanism: median difference with
+    its event-bootstrap interval, and on how many events ``a`` came closer to the truth."""
+    both = table_a.merge(table_b, on="event_id", suffixes=("_a", "_b"))
+    both = both[both["has_mechanism_a"] & both["has_mechanism_b"] & both["eligible_a"] & both["eligible_b"]]
+    difference = (both["kagan_deg_a"] - both["kagan_deg_b"]).to_numpy()
+    low, high = median_interval(difference, n_boot=n_boot, seed=seed)
+    return {"n_paired": len(difference),
+            "median_difference_deg": float(np.median(difference)) if len(difference) else math.nan,
+            "low_deg": low, "high_deg": high, "a_closer": int((difference < 0).sum()),
+            "b_closer": int((difference > 0).sum())}
+
+
+def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> tuple[Closure, str]:
+    """:func:`compute` recorded as a run in ``attpd/mechanisms/<dataset>``: the summary as metrics, the
+    per-event table, SKHASH's input set, true-vs-recovered beachballs and the Kagan histogram."""
+    from attpd_bench import plots, tracking
+
+    store = request.store
+    tags = tracking.standard_tags(model=None, dataset=store.dataset, store_fingerprint=store.fingerprint,
+                                  seed=seed, kind="mechanisms", polarities=request.polarities)
+    with tracking.run(tracking.experiment_name("mechanisms", store.dataset),
+                      f"mechanisms-{_short(request.polarities)}", tags, active=False) as log:
+        log.log_params({"store": str(store.path), "polarities": request.polarities, "split": request.split,
+                        "skhash_version": skhash.SKHASH_VERSION,
+                        **{f"skhash_{k}": v for k, v in skhash.QUALITY_GATES.items()}})
+        closure = compute(request, n_boot=n_boot, seed=seed)
+        log.log_metrics({**closure.summary, "skhash_seconds": closure.seconds})
+        log.log_artifacts(request.out / SKHASH_FOLDER, SKHASH_FOLDER)
+        log.log_artifact(request.out / TABLE_FILE)
+        if "kagan_deg" in closure.table:
+            title = f"{store.dataset}: {request.polarities}"
+            log.log_figure(plots.beachballs(closure.table, title=title), "figures/beachballs.png")
+            log.log_figure(plots.kagan_histogram(closure.table, title=title), "figures/kagan_histogram.png")
+    return closure, log.run_id
+
+
+def _short(polarities: str) -> str:
+    """A run name from a polarity source: the model's registered name and alias/version, or the word."""
+    return polarities.rstrip("/").split("/")[-1] if polarities not in POLARITY_SOURCES else polarities
