@@ -87,24 +87,24 @@ PROFILES: dict[str, RegionProfile] = {
     # INSTANCE, Italy: dense broadband network, Apennine normal faulting, small events, emergent onsets common,
     # ~80 % undecidable as published (13 % positive, 7 % negative).
     "ins": RegionProfile("ins", ("IV", "MN"), (40.0, 44.5), (11.0, 16.0), 600, (5, 15), (1.5, 4.0), (-90, 30),
-                         (16, 36), 120, 20, 8.0, 250, 0.6, 3.0, 0.25, (14.0, 9.0), 0.35, (3.0, 8.0), 4.3,
+                         (18, 40), 120, 20, 8.0, 250, 0.6, 3.0, 0.25, (14.0, 9.0), 0.35, (3.0, 8.0), 4.3,
                          4.3, 0.02, 0.01, (12000,), (1000, 4000), (2005, 2020)),
     # Hi-net, Japan: borehole short-period stations (low noise, high frequency), deeper subduction-zone thrust
     # events, more impulsive onsets; balance assumed (the data set is private).
     "hinet": RegionProfile("hinet", ("N",), (33.0, 38.0), (132.0, 141.0), 1200, (5, 60), (1.5, 4.5), (90, 25),
-                           (12, 30), 200, 20, 12.0, 400, 0.3, 5.0, 0.1, (20.0, 8.0), 0.6, (2.0, 5.0), 0.8, 2.2,
+                           (14, 34), 200, 20, 12.0, 400, 0.3, 5.0, 0.1, (20.0, 8.0), 0.6, (2.0, 5.0), 0.8, 2.2,
                            0.015, 0.005, (6000, 7000), (2500, 3500), (2015, 2019)),
     # SCSN, southern California: strike-slip, mixed short-period/broadband, many small events; natural test
     # balance 25 % up / 12 % down / 63 % unknown (the published training file is balanced by subsampling).
     # A dense network (the real one has ~400 stations): 20-40 picks per event, of which the balanced train file
     # keeps about 45 %.
-    "scsn": RegionProfile("scsn", ("CI",), (32.5, 36.0), (-120.0, -115.0), 800, (2, 15), (1.0, 3.5), (180, 25),
+    "scsn": RegionProfile("scsn", ("CI",), (32.5, 36.0), (-120.0, -115.0), 1200, (2, 15), (1.0, 3.5), (180, 25),
                           (20, 40), 120, 25, 10.0, 300, 0.4, 4.0, 0.2, (16.0, 9.0), 0.5, (2.0, 6.0), 1.6, 5.4,
                           0.02, 0.01, (600,), (STORE_P_SAMPLE, STORE_P_SAMPLE), (2000, 2017)),
     # PNW, Pacific Northwest: ComCat, mixed mechanisms, strong microseisms near the coast, lower frequency;
     # 32 % positive / 27 % negative / 41 % undecidable as published.
-    "pnw": RegionProfile("pnw", ("UW", "CC"), (42.0, 49.0), (-124.5, -119.0), 500, (3, 40), (1.0, 4.0), (0, 90),
-                         (14, 30), 150, 20, 5.0, 200, 1.2, 2.0, 0.3, (17.0, 9.0), 0.45, (3.0, 8.0), 0.8, 1.35,
+    "pnw": RegionProfile("pnw", ("UW", "CC"), (42.0, 49.0), (-124.5, -119.0), 800, (3, 40), (1.0, 4.0), (0, 90),
+                         (16, 34), 150, 20, 5.0, 200, 1.2, 2.0, 0.3, (17.0, 9.0), 0.45, (3.0, 8.0), 0.8, 1.35,
                          0.02, 0.015, (15001,), (4800, 5200), (2002, 2022)),
 }
 REGIONS = tuple(PROFILES)

@@ -1,0 +1,257 @@
+"""From polarities to focal mechanisms: the synthetic rays, SKHASH's input set run by SKHASH itself, the
+per-event table, the MLflow record and the true-sign closure target."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from attpd_bench import closure, skhash, tracking
+from attpd_bench.cli import app
+from attpd_bench.data.prepare import prepare_store
+from attpd_bench.data.synth import write_region
+from attpd_bench.data.velocity import MODELS, VelocityModel
+from attpd_bench.mechanisms import auxiliary_plane
+from attpd_bench.models import build_model
+
+runner = CliRunner()
+
+
+# ------------------------------------------------------------------------------------------ rays
+def test_first_arrivals_in_a_nearly_uniform_model_are_straight_rays():
+    model = VelocityModel("uniform", "test", (0.0, 100.0), (6.0, 6.0001))
+    distance = np.array([0.5, 5.0, 10.0, 30.0, 80.0])
+    takeoff, seconds = model.first_arrivals(10.0, distance)
+    np.testing.assert_allclose(takeoff, 180 - np.degrees(np.arctan2(distance, 10.0)), atol=0.1)
+    np.testing.assert_allclose(seconds, np.hypot(distance, 10.0) / 6.0, rtol=1e-3)
+
+
+def test_refracted_waves_arrive_first_beyond_the_crossover():
+    """Southern California (Hadley-Kanamori): from 10 km deep, a near station gets the direct up-going ray, a
+    station at 180 km the Moho head wave, which leaves downward at asin(v_source / 7.8)."""
+    model = MODELS["scsn"]
+    takeoff, seconds = model.first_arrivals(10.0, [5.0, 180.0])
+    assert takeoff[0] > 90  # up-going
+    assert takeoff[1] == pytest.approx(np.degrees(np.arcsin(model.vp_at(10.0) / 7.8)), abs=1.5)
+    assert seconds[1] < np.hypot(180.0, 10.0) / model.vp_at(10.0)  # faster than the direct path
+
+
+SKHASH_TABLE = """
+import json, sys
+import numpy as np, pandas as pd
+from SKHASH.functions import fun
+vm = pd.read_csv(sys.argv[1], names=["depth", "vp"], comment="#").values
+deptab, delttab = np.arange(0, 40, 3.0), np.arange(0, 202, 2.0)
+table = fun.create_takeoff_table(vm, deptab, delttab, 9000, len(delttab), len(deptab), 2)
+print(json.dumps(table.tolist()))
+"""
+
+
+@pytest.mark.parametrize("region", sorted(MODELS))
+def test_synthetic_rays_agree_with_skhash_takeoff_table(region, tmp_path):
+    """The take-off angles the synthetic truth is made of are the ones SKHASH computes from the same model
+    file (its own table, run in its environment), at every node of the table but distance 0."""
+    path = MODELS[region].write(tmp_path / "vm.txt")
+    done = subprocess.run([str(skhash.python()), "-c", SKHASH_TABLE, str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = np.array(json.loads(done.stdout))  # HASH notation: 0 up, 180 down
+    differences = []
+    for column, depth in enumerate(np.arange(3, 40, 3.0), start=1):
+        takeoff, _ = MODELS[region].first_arrivals(depth, np.arange(2, 202, 2.0))
+        differences.append(np.abs((180 - takeoff) - table[1:, column]))
+    differences = np.concatenate(differences)
+    assert np.median(differences) < 0.2 and np.percentile(differences, 99) < 2.5, \
+        (np.median(differences), np.percentile(differences, 99))
+
+
+# ------------------------------------------------------------------------------------------ per event
+def test_event_table_scores_each_event_against_its_truth():
+    picks = pd.DataFrame({"event_id": ["a"] * 9 + ["b"] * 9 + ["c"] * 3,
+                          "p_polarity": [1.0, -1.0, 0.6] * 7})
+    mechanisms = pd.DataFrame({"event_id": ["a", "b"], "strike": [10.0, 40.0], "dip": [50.0, 60.0],
+                               "rake": [90.0, 0.0], "quality": ["A", "C"]})
+    aux = [float(v[0]) for v in auxiliary_plane(40.0, 60.0, 0.0)]  # the other nodal plane of b
+    truth = pd.DataFrame({"event_id": ["a", "b", "c"], "true_strike": [10.0, aux[0], 0.0],
+                          "true_dip": [50.0, aux[1], 45.0], "true_rake": [90.0, aux[2], 0.0]})
+    table = closure.event_table(picks, mechanisms, truth).set_index("event_id")
+    assert table.loc["a", "kagan_deg"] == pytest.approx(0.0, abs=1e-6)
+    assert table.loc["b", "kagan_deg"] == pytest.approx(0.0, abs=1e-4)  # the same double couple
+    assert not table.loc["c", "eligible"] and not table.loc["c", "has_mechanism"]
+    assert np.isnan(table.loc["c", "kagan_deg"])
+    summary = closure.summarise(table.reset_index(), n_boot=200)
+    assert summary["n_events"] == 2 and summary["n_mechanisms"] == 2
+    assert summary["quality_A"] == 1 and summary["quality_C"] == 1
+
+
+def test_median_interval_resamples_events():
+    """One value per event: an interval of the median that widens with the spread between events and is a
+    point when every event agrees."""
+    assert closure.median_interval(np.full(30, 12.0)) == (12.0, 12.0)
+    low, high = closure.median_interval(np.r_[np.full(15, 5.0), np.full(15, 40.0)], n_boot=500)
+    assert low == 5.0 and high == 40.0
+    a = pd.DataFrame({"event_id": list("abcd"), "has_mechanism": True, "eligible": True,
+                      "kagan_deg": [10.0, 20.0, 30.0, 40.0]})
+    b = a.assign(kagan_deg=[15.0, 25.0, 25.0, 50.0], has_mechanism=[True, True, True, False])
+    paired = closure.paired(a, b, n_boot=200)
+    assert paired["n_paired"] == 3 and paired["a_closer"] == 2 and paired["b_closer"] == 1
+    assert paired["median_difference_deg"] == pytest.approx(-5.0)
+
+
+# ------------------------------------------------------------------------------------------ end to end
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    """A PNW-like synthetic region of 100 events and its store (no published subsampling, every pick kept)."""
+    root = tmp_path_factory.mktemp("closure")
+    write_region("pnw", 100, root / "raw", seed=21)
+    store = prepare_store("pnw", root / "raw", root / "store", seed=0)[0]
+    return root, store
+
+
+@pytest.fixture(scope="module")
+def true_sign_run(region, tmp_path_factory):
+    root, store = region
+    work = tmp_path_factory.mktemp("closure-work")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(work)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        result = runner.invoke(app, ["mechanisms", "--store", str(store.path), "--polarities", "true", "--truth",
+                                     str(root / "raw" / "truth.csv"), "--split", "all", "--out", "true",
+                                     "--n-boot", "300"])
+        tracking.configure(None)
+        client = MlflowClient()
+        experiment = client.get_experiment_by_name("attpd/mechanisms/pnw")
+        runs = client.search_runs([experiment.experiment_id]) if experiment else []
+    return work, result, runs
+
+
+def test_true_signs_close_the_loop(true_sign_run):
+    """The issue's target on a small synthetic region, SKHASH's default gates: true signs give a mechanism for
+    >= 80 % of the events with >= 8 polarities, median Kagan angle <= 15 degrees."""
+    work, result, _ = true_sign_run
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(work / "true" / "mechanisms.csv", dtype={"event_id": str})
+    eligible = table[table["eligible"]]
+    assert len(eligible) >= 90 and (eligible["n_polarities"] >= 8).all()
+    solved = eligible[eligible["has_mechanism"]]
+    assert len(solved) / len(eligible) >= 0.8, (len(solved), len(eligible))
+    assert solved["kagan_deg"].median() <= 15.0, solved["kagan_deg"].median()
+    assert {"strike", "dip", "rake", "quality", "azimuthal_gap", "n_polarities", "kagan_deg"} <= set(table)
+
+
+def test_skhash_sees_the_rays_of_the_truth_and_reruns_by_hand(true_sign_run, region, tmp_path):
+    """SKHASH's take-off angles and azimuths (its polarity_info output) are the truth's; `SKHASH
+    DIR/skhash/control.txt` run by hand from elsewhere gives the same mechanisms."""
+    work, _, _ = true_sign_run
+    root, store = region
+    folder = work / "true" / "skhash"
+    info = pd.read_csv(folder / "polarity_info.csv", dtype={"event_id": str})
+    truth = pd.read_csv(root / "raw" / "truth.csv", dtype={"event_id": str})
+    meta = store.metadata
+    truth = truth.set_index("source_trace_name").loc[meta["source_trace_name"]].reset_index()
+    truth["event_id"] = meta["source_id"].astype(str).to_numpy()
+    truth["sta_code"] = truth["network"] + "." + truth["station"] + ".--.HHZ"  # SKHASH's station code
+    joined = info.merge(truth, on=["event_id", "sta_code"])
+    assert len(joined) == len(info) > 0
+    takeoff_error = np.abs(joined["takeoff"] - (180 - joined["takeoff_deg"]))
+    assert np.median(takeoff_error) < 0.5 and np.percentile(takeoff_error, 90) < 5
+    azimuth_error = np.abs((joined["azimuth"] - joined["azimuth_deg"] + 180) % 360 - 180)
+    assert azimuth_error.max() < 0.2
+    before = (folder / skhash.MECHANISM_FILE).read_text()
+    done = subprocess.run([str(skhash.python().parent / "SKHASH"), str(folder / skhash.CONTROL_FILE)],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (folder / skhash.MECHANISM_FILE).read_text() == before
+
+
+def test_mechanisms_run_is_recorded(true_sign_run):
+    _, _, runs = true_sign_run
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED" and run.data.tags["polarities"] == "true"
+    metrics = run.data.metrics
+    for key in ("kagan_median_deg", "kagan_median_low_deg", "kagan_median_high_deg", "n_events", "n_mechanisms",
+                "quality_A", "quality_B", "quality_C", "quality_D"):
+        assert key in metrics, key
+    assert metrics["kagan_median_low_deg"] <= metrics["kagan_median_deg"] <= metrics["kagan_median_high_deg"]
+    client = MlflowClient()
+    listed = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"mechanisms.csv", "skhash", "figures"} <= listed
+    figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+    assert figures == {"figures/beachballs.png", "figures/kagan_histogram.png"}
+    skhash_files = {a.path.split("/")[-1] for a in client.list_artifacts(run.info.run_id, "skhash")}
+    assert {"control.txt", "polarities.csv", "stations.csv", "catalog.csv", "velocity_model.txt"} <= skhash_files
+
+
+def _constant_up(tmp_path):
+    model = build_model("pd")
+    kernel, bias = model.get_layer("po").get_weights()
+    model.get_layer("po").set_weights([np.zeros_like(kernel), np.array([2.0, 0.0, 0.0], dtype=bias.dtype)])
+    model.save(tmp_path / "up.keras")
+    return tmp_path / "up.keras"
+
+
+def test_predict_skhash_set_runs_in_skhash_as_written(region, tmp_path, monkeypatch):
+    """`attpd predict --skhash-out DIR` on a synthetic store: SKHASH runs DIR/control.txt with its defaults, no
+    hand-made file; every pick matches a station and an origin; weights are the probabilities."""
+    root, store = region
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = runner.invoke(app, ["predict", "--model-uri", str(_constant_up(tmp_path)), "--input",
+                                 str(store.path), "--output", "p.csv", "--skhash-out", "skh"])
+    assert result.exit_code == 0, result.output
+    picks = pd.read_csv(tmp_path / "skh" / "polarities.csv", dtype=str, keep_default_na=False)
+    stations = pd.read_csv(tmp_path / "skh" / "stations.csv", dtype=str, keep_default_na=False)
+    catalog = pd.read_csv(tmp_path / "skh" / "catalog.csv", dtype=str)
+    assert len(picks) == len(store)
+    p_up = np.exp(2.0) / (np.exp(2.0) + 2)
+    np.testing.assert_allclose(picks["p_polarity"].astype(float), p_up, atol=1e-4)
+    codes = ["network", "station", "location", "channel"]
+    assert picks[codes].apply(tuple, axis=1).isin(set(stations[codes].apply(tuple, axis=1))).all()
+    assert set(picks["event_id"]) <= set(catalog["event_id"])
+    mechanisms = skhash.run(tmp_path / "skh" / "control.txt")  # raises on any SKHASH error
+    assert set(mechanisms["event_id"]) <= set(picks["event_id"])
+
+
+def test_skhash_set_from_the_users_files_where_the_data_has_no_coordinates(region, tmp_path, monkeypatch):
+    """A published layout without coordinates (as real SCSN files): the error names the three files; given
+    them (here written from the truth), the set is complete."""
+    root, store = region
+    raw = tmp_path / "raw"
+    shutil.copytree(root / "raw", raw)
+    (raw / "synth.json").unlink()  # a downloaded data set: no truth to fall back on
+    meta = pd.read_csv(raw / "comcat_metadata.csv")
+    meta.drop(columns=[c for c in meta if c.endswith(("latitude_deg", "longitude_deg", "depth_km"))]).to_csv(
+        raw / "comcat_metadata.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    model = str(_constant_up(tmp_path))
+    argv = ["predict", "--model-uri", model, "--input", "raw", "--dataset", "pnw", "--output", "p.csv",
+            "--skhash-out", "skh"]
+    refused = runner.invoke(app, argv)
+    assert refused.exit_code == 1
+    for option in ("--stations", "--catalog", "--velocity-model"):
+        assert option in refused.output
+    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "skh").exists()
+
+    truth = pd.read_csv(root / "raw" / "truth.csv", dtype={"event_id": str})
+    stations = truth.drop_duplicates("station").assign(location="--", channel="HHZ", elevation=0.0)
+    stations.rename(columns={"station_latitude_deg": "latitude", "station_longitude_deg": "longitude"})[
+        ["network", "station", "location", "channel", "latitude", "longitude", "elevation"]].to_csv(
+        "stations.csv", index=False)
+    events = truth.drop_duplicates("event_id")
+    pd.DataFrame({"event_id": events["event_id"], "time": events["origin_time"],
+                  "latitude": events["source_latitude_deg"], "longitude": events["source_longitude_deg"],
+                  "depth": events["source_depth_km"]}).to_csv("catalog.csv", index=False)
+    MODELS["pnw"].write(tmp_path / "vm.txt")
+    accepted = runner.invoke(app, [*argv, "--stations", "stations.csv", "--catalog", "catalog.csv",
+                                   "--velocity-model", "vm.txt"])
+    assert accepted.exit_code == 0, accepted.output
+    assert (tmp_path / "skh" / "velocity_model.txt").read_text() == (tmp_path / "vm.txt").read_text()
+    skhash.run(tmp_path / "skh" / "control.txt")
