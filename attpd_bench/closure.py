@@ -224,3 +224,40 @@ def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> t
 def _short(polarities: str) -> str:
     """A run name from a polarity source: the model's registered name and alias/version, or the word."""
     return polarities.rstrip("/").split("/")[-1] if polarities not in POLARITY_SOURCES else polarities
+
+
+def compare_sources(store: PolarityStore, sources: dict[str, str], out: Path, *, split: str = "test",
+                    n_boot: int = 1000, seed: int = 0, log: bool = True) -> tuple[pd.DataFrame, dict | None]:
+    """The closure benchmark of one store: each polarity source (label -> true, analyst or a model URI) through
+    SKHASH, one row each (events, mechanisms, median Kagan angle and its interval); and, when the labels
+    ``pd`` and ``ross`` are both there, PD minus Ross paired by event."""
+    rows, tables = [], {}
+    for label, polarities in sources.items():
+        request = prepare(store.path, polarities, Path(out) / label.replace(" ", "-"), split=split,
+                          n_boot=n_boot)
+        result = compute_and_log(request, n_boot=n_boot, seed=seed)[0] if log else \
+            compute(request, n_boot=n_boot, seed=seed)
+        tables[label] = result.table
+        s = result.summary
+        rows.append({"region": store.dataset, "polarities": label, "events": s["n_events"],
+                     "mechanisms": s["n_mechanisms"], "mechanism fraction": s["mechanism_fraction"],
+                     "median Kagan (deg)": s.get("kagan_median_deg", math.nan),
+                     "95 % interval": (s.get("kagan_median_low_deg", math.nan),
+                                       s.get("kagan_median_high_deg", math.nan)),
+                     "quality A/B/C/D": "/".join(str(s[f"quality_{q}"]) for q in QUALITIES),
+                     "SKHASH s": round(result.seconds, 1)})
+    pd_label = next((k for k in tables if k.startswith("pd")), None)
+    ross_label = next((k for k in tables if k.startswith("ross")), None)
+    versus = paired(tables[pd_label], tables[ross_label], n_boot=n_boot, seed=seed) \
+        if pd_label and ross_label else None
+    return pd.DataFrame(rows), versus
+
+
+def markdown_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The benchmark table as printed: medians with their intervals in one column."""
+    shown = table.copy()
+    shown["median Kagan (deg) [95 %]"] = [
+        "none" if not np.isfinite(m) else f"{m:.1f} [{lo:.1f}, {hi:.1f}]"
+        for m, (lo, hi) in zip(shown["median Kagan (deg)"], shown["95 % interval"])]
+    shown["mechanism fraction"] = shown["mechanism fraction"].map(lambda v: f"{v:.2f}")
+    return shown.drop(columns=["median Kagan (deg)", "95 % interval"])

@@ -4,9 +4,12 @@ Per region: synthesise -> prepare a store -> for PD and for Ross, an Optuna stud
 configuration) -> the untuned configuration trained as a normal run and promoted through the gate (it must beat
 the majority-class baseline) -> the study's best trial refit as a normal run and promoted against that champion
 by the paired rule. Then the transfer matrices of the champions' configurations (their runs are reused, nothing
-is retrained), each champion's predictions for its region's raw files (with the SKHASH polarity export), and
-a summary a seismologist reads at a glance: per region PD vs Ross champion test macro-F1 and
-sign accuracy with 95 % event-bootstrap intervals, the promotion decisions, and which model transfers best.
+is retrained), each champion's predictions for its region's raw files (with SKHASH's input set), the
+closure from polarities to focal mechanisms (true signs, analyst labels, PD and Ross through SKHASH, Kagan
+angles to the true mechanisms of the test events; the quick demo does one region), and a summary a
+seismologist reads at a glance: per region PD vs Ross champion test macro-F1 and sign accuracy with 95 %
+event-bootstrap intervals, the promotion decisions, which model transfers best, and which gives the better
+mechanisms.
 
 Everything lands in ``--workdir``: raw data, stores, ``mlflow.db`` + ``mlruns/``, ``optuna.journal`` and
 ``summary.md``. MLflow goes to the workdir's own database unless a tracking URI is given explicitly (never
@@ -31,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attpd_bench import registry, tracking
+from attpd_bench import closure, registry, tracking
 from attpd_bench import tune as T
 from attpd_bench.console import console
 from attpd_bench.data.prepare import prepare_store
@@ -59,8 +62,8 @@ class DemoSize:
     regions: tuple[str, ...] = REGIONS
 
 
-SIZES = {"quick": DemoSize(n_events=60, trials=2, epochs=3, patience=1, batch_size=32, n_boot=300),
-         "default": DemoSize(n_events=150, trials=3, epochs=5, patience=2, batch_size=32, n_boot=1000)}
+SIZES = {"quick": DemoSize(n_events=40, trials=2, epochs=3, patience=1, batch_size=32, n_boot=300),
+         "default": DemoSize(n_events=100, trials=3, epochs=5, patience=2, batch_size=32, n_boot=1000)}
 
 
 @dataclass
@@ -168,9 +171,12 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
         transfer = run_transfer(list(MODELS), stores, base, n_boot=size.n_boot, seed=seed, run_name="demo",
                                 configs=configs)
         predictions = predict_with_champions(workdir, list(stores))
+        mechanisms = mechanisms_with_champions(workdir, stores, list(stores)[:1] if quick else list(stores),
+                                               n_boot=size.n_boot, seed=seed)
     minutes = (time.perf_counter() - started) / 60
     summary = {"workdir": str(workdir), "minutes": minutes, "size": size,
                "outcomes": outcomes, "transfer": transfer, "stores": stores, "predictions": predictions,
+               "mechanisms": mechanisms,
                "mlflow_ui": f"mlflow ui --backend-store-uri {uri}",
                "optuna_dashboard": f"optuna-dashboard {workdir / T.DEFAULT_STORAGE}"}
     text = summary_markdown(summary, quick=quick)
@@ -194,14 +200,48 @@ def predict_with_champions(workdir: Path, regions: list[str]) -> pd.DataFrame:
                 continue
             out = workdir / "predictions" / f"{model}-{region}.csv"
             out.parent.mkdir(exist_ok=True)
-            skhash = out.with_suffix(".skhash.csv")
+            skhash = out.with_suffix(".skhash")
             report = predict_and_log(registry.model_uri(name), workdir / "raw" / region, out, dataset=region,
                                      skhash_out=skhash, overwrite=True)  # a rerun replaces its own tables
             rows.append({"model": registry.model_uri(name), "input": f"raw/{region}", "traces": report.written,
                          "skipped": len(report.skipped), "table": f"predictions/{out.name}",
-                         "SKHASH picks": f"{report.skhash_picks} in predictions/{skhash.name}"})
+                         "SKHASH picks": f"{report.skhash_picks} in predictions/{skhash.name}/"})
     console.print(f"predicted {len(rows)} catalogues with the champions into {workdir / 'predictions'}")
     return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
+
+
+def mechanisms_with_champions(workdir: Path, stores: dict[str, PolarityStore], regions: list[str], *,
+                              n_boot: int, seed: int) -> dict:
+    """`attpd mechanisms` of each region's test events from its true signs, its analyst labels and its PD and
+    Ross champions (the challenger where a model has no champion): one run each in attpd/mechanisms/<region>."""
+    tables, versus = [], {}
+    for region in regions:
+        sources = {"true signs": "true", "analyst labels": "analyst"}
+        for model in MODELS:
+            name = registry.registered_name(model, region)
+            for alias in (registry.CHAMPION, registry.CHALLENGER):
+                if registry.alias_version(name, alias) is not None:
+                    sources[f"{model} {alias}"] = registry.model_uri(name, alias)
+                    break
+        table, versus[region] = closure.compare_sources(stores[region], sources, workdir / "mechanisms" / region,
+                                                        n_boot=n_boot, seed=seed)
+        tables.append(table)
+    console.print(f"mechanisms of the test events of {len(regions)} region(s) in {workdir / 'mechanisms'}")
+    return {"table": pd.concat(tables, ignore_index=True), "versus": versus}
+
+
+def mechanisms_markdown(mechanisms: dict) -> str:
+    table = closure.markdown_rows(mechanisms["table"]).drop(columns=["SKHASH s"]).set_index("region")
+    lines = [table.to_markdown(), "",
+             "PD minus Ross, paired by event (negative: PD's mechanisms are closer to the truth):", ""]
+    for region, v in mechanisms["versus"].items():
+        if v is None or v["n_paired"] == 0:
+            lines.append(f"- {region}: no event with a mechanism from both")
+            continue
+        lines.append(f"- {region}: {v['median_difference_deg']:+.1f} deg [{v['low_deg']:+.1f}, "
+                     f"{v['high_deg']:+.1f}] on {v['n_paired']} events; PD closer on {v['a_closer']}, Ross on "
+                     f"{v['b_closer']}")
+    return "\n".join(lines)
 
 
 def _interval(value: float, ci) -> str:
@@ -272,6 +312,9 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
         markdown_report(transfer).strip(),
         "## Predictions of the champions (`attpd predict`, runs in attpd/predict)",
         summary["predictions"].to_markdown() if len(summary["predictions"]) else "no champion to predict with",
+        "## Focal mechanisms from the polarities (`attpd mechanisms`, SKHASH, test events with >= 8 "
+        "polarities; runs in attpd/mechanisms/<region>)",
+        mechanisms_markdown(summary["mechanisms"]),
         "## Where everything is",
         f"- workdir `{summary['workdir']}`; browse the runs: `{summary['mlflow_ui']}`\n"
         f"- browse the studies: `{summary['optuna_dashboard']}`",

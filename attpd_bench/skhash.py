@@ -64,35 +64,39 @@ CATALOG_COLUMNS = ("event_id", "time", "latitude", "longitude", "depth")
 #: SKHASH's default quality gates, written into every control file so that a reader sees them.
 QUALITY_GATES = {"npolmin": 8, "max_agap": 90, "max_pgap": 60, "delmax": 120, "min_polarity_weight": 0.1}
 CONTROL_HEADER = "# written by attpd-bench"
-DEPTH_STEP_KM = 3  # SKHASH's take-off table: depth rows every 3 km (its default), at most 14 unless nd0 says
+DEPTH_STEP_KM = 3  # SKHASH's take-off table: a row every 3 km of source depth (its default step)
 
 
 def write_inputs(folder: Path, polarities: pd.DataFrame, stations: pd.DataFrame, catalog: pd.DataFrame,
                  velocity_model: str) -> Path:
     """SKHASH's complete input set in ``folder``: polarity, station and catalogue files, the velocity model
     (the text of a ``depth,vp`` file) and ``control.txt`` naming them with absolute paths, so that
-    ``SKHASH folder/control.txt`` reruns it from anywhere. Returns the control file."""
+    ``SKHASH folder/control.txt`` reruns it from anywhere (SKHASH splits a value at spaces: under a path with a
+    space the names are relative, and SKHASH must run from the folder). Returns the control file."""
     folder = Path(folder).resolve()
+    named = (lambda name: name) if any(c.isspace() for c in str(folder)) else (lambda name: folder / name)
     folder.mkdir(parents=True, exist_ok=True)
     for frame, columns, name in ((polarities, POLARITY_COLUMNS, POLARITY_FILE),
                                  (stations, STATION_COLUMNS, STATION_FILE),
                                  (catalog, CATALOG_COLUMNS, CATALOG_FILE)):
-        _atomic_csv(frame.loc[:, list(columns)], folder / name)
-    (folder / VELOCITY_FILE).write_text(velocity_model)
+        _atomic_write(folder / name, frame.loc[:, list(columns)].to_csv(index=False))
+    _atomic_write(folder / VELOCITY_FILE, velocity_model)
     deepest = float(catalog["depth"].max()) if len(catalog) else 0.0
     depth_rows = int(np.ceil((deepest + 1) / DEPTH_STEP_KM)) + 1
     settings = {
-        "input_format": "skhash", "fpfile": folder / POLARITY_FILE, "stfile": folder / STATION_FILE,
-        "catfile": folder / CATALOG_FILE, "vmodel_paths": folder / VELOCITY_FILE,
-        "outfile1": folder / MECHANISM_FILE, "outfile_pol_info": folder / POLARITY_INFO_FILE,
+        "input_format": "skhash", "fpfile": named(POLARITY_FILE), "stfile": named(STATION_FILE),
+        "catfile": named(CATALOG_FILE), "vmodel_paths": named(VELOCITY_FILE),
+        "outfile1": named(MECHANISM_FILE), "outfile_pol_info": named(POLARITY_INFO_FILE),
         **QUALITY_GATES,
         # the table must reach the deepest event (SKHASH's default stops at 39 km)
         "look_dep": f"0 {DEPTH_STEP_KM * (depth_rows - 1)} {DEPTH_STEP_KM}", "nd0": depth_rows,
     }
-    lines = [f"{CONTROL_HEADER} for SKHASH {SKHASH_VERSION}; rerun with: SKHASH {folder / CONTROL_FILE}"]
+    rerun = f"SKHASH {folder / CONTROL_FILE}" if named(CONTROL_FILE) != CONTROL_FILE else \
+        f"cd {folder} && SKHASH {CONTROL_FILE}"
+    lines = [f"{CONTROL_HEADER} for SKHASH {SKHASH_VERSION}; rerun with: {rerun}"]
     for key, value in settings.items():
         lines += [f"${key}", str(value)]
-    (folder / CONTROL_FILE).write_text("\n".join(lines) + "\n")
+    _atomic_write(folder / CONTROL_FILE, "\n".join(lines) + "\n")  # last: it marks a complete set
     return folder / CONTROL_FILE
 
 
@@ -105,9 +109,9 @@ def written_by_us(folder: Path) -> bool:
         return False
 
 
-def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
+def _atomic_write(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
-    frame.to_csv(partial, index=False)
+    partial.write_text(text)
     os.replace(partial, path)
 
 
@@ -258,7 +262,8 @@ def geometry(meta: pd.DataFrame, *, truth: pd.DataFrame | None = None, truth_pat
     unmatched = ~pd.MultiIndex.from_frame(codes).isin(known)
     if unmatched.any():
         first = ".".join(codes[unmatched].iloc[0])
-        raise DataError(f"{stations}: no row for station {first} ({int(unmatched.sum())} traces unmatched)")
+        raise DataError(f"{stations}: --stations has no row for station {first} ({int(unmatched.sum())} "
+                        f"traces unmatched)")
     return Geometry(found["stations"], found["catalog"], found["velocity_model"])
 
 

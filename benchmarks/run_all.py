@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import closure  # noqa: E402
 import demo_skill  # noqa: E402
 import memory_large  # noqa: E402
 import predict_throughput  # noqa: E402
@@ -55,6 +56,8 @@ def main(quick: bool) -> None:
          lambda: memory_large.run(100_000 if quick else 300_000)),
         ("Main job: the demo's champions against the skill and time targets",
          "`python benchmarks/demo_skill.py`" + (" --quick" if quick else ""), lambda: demo_skill.run(quick)),
+        ("Closure: polarities to focal mechanisms (SKHASH), true signs, analyst labels, PD and Ross",
+         "`python benchmarks/closure.py`" + (" --quick" if quick else ""), lambda: closure.run(quick)),
     ]
     out = ["# Benchmark results", "", f"Measured {machine()}.", ""]
     for title, command, fn in sections:

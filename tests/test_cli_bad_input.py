@@ -48,6 +48,9 @@ def bench(stores, raw_regions, tmp_path_factory):
     meta["trace_P_polarity"] = ""
     meta.to_csv(bad / "blanklabels" / "comcat_metadata.csv", index=False)
 
+    shutil.copytree(raw_regions[("scsn", "native")], bad / "scsn")
+    (bad / "scsn" / "synth.json").unlink()  # real SCSN files: no coordinates, no origins, no velocity model
+
     build_model("ross").save(root / "ross.keras")
     build_model("ross").save_weights(root / "ross.weights.h5")  # weights of another architecture
     (root / "fake.h5").write_text("not HDF5 either")
@@ -129,6 +132,26 @@ CASES = [
                                                  "--output", "p.csv"], [R, "--dataset"]),
     ("negative min probability", ["predict", "--model-uri", "ross.keras", "--input", S, "--output", "p.csv",
                                   "--min-probability", "-0.5"], ["--min-probability"]),
+    ("SKHASH set without coordinates", ["predict", "--model-uri", "ross.keras", "--input", "bad/scsn",
+                                        "--dataset", "scsn", "--output", "p.csv", "--skhash-out", "skh"],
+     ["--stations", "--catalog", "--velocity-model"]),
+    ("SKHASH set into a user's folder", ["predict", "--model-uri", "ross.keras", "--input", S, "--output",
+                                         "p.csv", "--skhash-out", "thesis"], ["thesis", "not a SKHASH folder"]),
+    ("station file without coordinates", ["predict", "--model-uri", "ross.keras", "--input", "bad/scsn",
+                                          "--dataset", "scsn", "--output", "p.csv", "--skhash-out", "skh",
+                                          "--stations", "notes.csv"], ["notes.csv", "--stations", "network"]),
+    ("mechanisms of a raw folder", ["mechanisms", "--store", R, "--polarities", "analyst", "--out", "m"],
+     [R, "not a canonical store"]),
+    ("mechanisms into a user's folder", ["mechanisms", "--store", S, "--polarities", "true", "--out",
+                                         "thesis"], ["thesis", "refusing"]),
+    ("mechanisms of an unknown split", ["mechanisms", "--store", S, "--polarities", "true", "--out", "m",
+                                        "--split", "validation"], ["--split", "validation"]),
+    ("a truth table that is not one", ["mechanisms", "--store", S, "--polarities", "true", "--out", "m",
+                                       "--truth", "notes.csv"], ["notes.csv", "truth table"]),
+    ("missing truth table", ["mechanisms", "--store", S, "--polarities", "true", "--out", "m", "--truth",
+                             "nowhere.csv"], ["nowhere.csv", "--truth"]),
+    ("mechanisms from a missing model", ["mechanisms", "--store", S, "--polarities",
+                                         f"models:/{NAME}@nosuch", "--out", "m"], [f"models:/{NAME}@nosuch"]),
     ("promotion with too few replicates", ["promote", "--model", "pd", "--dataset", "pnw", "--n-boot", "0"],
      ["--n-boot"]),
     ("promotion of a missing run", ["promote", "--model", "pd", "--dataset", "pnw", "--run-id", "feedbeef"],

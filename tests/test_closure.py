@@ -204,18 +204,19 @@ def test_predict_skhash_set_runs_in_skhash_as_written(region, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     result = runner.invoke(app, ["predict", "--model-uri", str(_constant_up(tmp_path)), "--input",
-                                 str(store.path), "--output", "p.csv", "--skhash-out", "skh"])
+                                 str(store.path), "--output", "p.csv", "--skhash-out", "skhash set"])
     assert result.exit_code == 0, result.output
-    picks = pd.read_csv(tmp_path / "skh" / "polarities.csv", dtype=str, keep_default_na=False)
-    stations = pd.read_csv(tmp_path / "skh" / "stations.csv", dtype=str, keep_default_na=False)
-    catalog = pd.read_csv(tmp_path / "skh" / "catalog.csv", dtype=str)
+    folder = tmp_path / "skhash set"  # SKHASH splits control values at spaces: the set names its files relatively
+    picks = pd.read_csv(folder / "polarities.csv", dtype=str, keep_default_na=False)
+    stations = pd.read_csv(folder / "stations.csv", dtype=str, keep_default_na=False)
+    catalog = pd.read_csv(folder / "catalog.csv", dtype=str)
     assert len(picks) == len(store)
     p_up = np.exp(2.0) / (np.exp(2.0) + 2)
     np.testing.assert_allclose(picks["p_polarity"].astype(float), p_up, atol=1e-4)
     codes = ["network", "station", "location", "channel"]
     assert picks[codes].apply(tuple, axis=1).isin(set(stations[codes].apply(tuple, axis=1))).all()
     assert set(picks["event_id"]) <= set(catalog["event_id"])
-    mechanisms = skhash.run(tmp_path / "skh" / "control.txt")  # raises on any SKHASH error
+    mechanisms = skhash.run(folder / "control.txt")  # raises on any SKHASH error
     assert set(mechanisms["event_id"]) <= set(picks["event_id"])
 
 

@@ -81,7 +81,7 @@ def tiny_demo(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("demo")
     elsewhere = root / "users-server.db"
-    # two regions, big enough that PNW's models pass the promotion gate and SCSN's do not (both paths)
+    # two regions, big enough that PNW's models pass the promotion gate and an SCSN one does not (both paths)
     size = dataclasses.replace(SIZES["quick"], n_events=30, trials=1, epochs=2, n_boot=100,
                                regions=REGIONS)
     with pytest.MonkeyPatch.context() as patch:
@@ -140,15 +140,26 @@ def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tiny_demo, m
 
     champions = [(m, r) for m in ("pd", "ross") for r in regions
                  if registry.alias_version(f"attpd-{m}-{r}", "champion") is not None]
-    assert {r for _, r in champions} == {"pnw"}
+    # both paths: PNW's models pass the gate; at least one SCSN model does not and stays challenger
+    assert {("pd", "pnw"), ("ross", "pnw")} <= set(champions) and len(champions) < 4
     predictions = tracking.search_runs("attpd/predict")
     assert sorted(r.data.params["model_uri"] for r in predictions) == sorted(
         f"models:/attpd-{m}-{r}@champion" for m, r in champions)
     for model, region in champions:
         table = pd.read_csv(work / "predictions" / f"{model}-{region}.csv")
         assert len(table) > 0 and set(table["label"]) <= {"U", "D", "K"}
-        assert (work / "predictions" / f"{model}-{region}.skhash.csv").exists()
+        assert (work / "predictions" / f"{model}-{region}.skhash" / "control.txt").exists()
         assert f"predictions/{model}-{region}.csv" in texts[0]
+    # the closure (quick: the first region): true signs, analyst labels, PD and Ross through SKHASH
+    mechanisms = tracking.search_runs(f"attpd/mechanisms/{regions[0]}")
+    aliases = {m: "champion" if (m, regions[0]) in champions else "challenger" for m in ("pd", "ross")}
+    assert sorted(r.data.tags["polarities"] for r in mechanisms) == sorted(
+        ["true", "analyst", *(f"models:/attpd-{m}-{regions[0]}@{a}" for m, a in aliases.items())])
+    assert all(r.info.status == "FINISHED" and "n_mechanisms" in r.data.metrics for r in mechanisms)
+    assert "## Focal mechanisms from the polarities" in texts[0] and "PD minus Ross" in texts[0]
+    for label in ("true signs", "analyst labels", *(f"{m} {a}" for m, a in aliases.items())):
+        table = pd.read_csv(work / "mechanisms" / regions[0] / label.replace(" ", "-") / "mechanisms.csv")
+        assert "kagan_deg" in table and table["eligible"].any()
 
 
 def test_mlflow_records_a_reader_can_use(tiny_demo, monkeypatch):
