@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from attpd_bench import skhash
-from attpd_bench.data.store import SPLITS, PolarityStore
+from attpd_bench.data.store import MANIFEST_FILE, SPLITS, PolarityStore
 from attpd_bench.errors import ConfigError, DataError
 from attpd_bench.mechanisms import kagan_angle
 
@@ -60,8 +60,6 @@ def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = Non
             stations: Path | None = None, catalog: Path | None = None, velocity_model: Path | None = None,
             n_boot: int = 1000) -> Request:
     """Everything that can go wrong before SKHASH runs, checked before any run or file exists."""
-    from attpd_bench.data.store import MANIFEST_FILE
-
     if not (Path(store) / MANIFEST_FILE).is_file():
         raise DataError(f"{store}: --store is not a canonical store (no {MANIFEST_FILE}); run `attpd data "
                         f"prepare` first")
