@@ -151,14 +151,29 @@ def _written_by_us(path: Path, columns: tuple[str, ...]) -> bool:
     return set(columns) <= set(names)
 
 
-def predict_to_file(model, source: Path, output: Path, *, dataset: str | None = None, batch_size: int = 1024,
-                    chunk_size: int = 8192, skhash_out: Path | None = None, min_probability: float = 0.0,
-                    overwrite: bool = False, stations: Path | None = None, catalog: Path | None = None,
-                    velocity_model: Path | None = None,
-                    on_chunk: Callable[[int, int | None], None] | None = None) -> PredictReport:
-    geometry = check_request(source, output, dataset=dataset, skhash_out=skhash_out,
-                             min_probability=min_probability, overwrite=overwrite, stations=stations,
-                             catalog=catalog, velocity_model=velocity_model)
+#: The options of a prediction request (checked by :func:`check_request`); the others only shape the run.
+REQUEST_OPTIONS = ("dataset", "skhash_out", "min_probability", "stations", "catalog", "velocity_model")
+
+
+def predict_to_file(model, source: Path, output: Path, *, overwrite: bool = False, **options) -> PredictReport:
+    """Predict every trace of ``source`` into ``output``. ``options``: the request's (:data:`REQUEST_OPTIONS`,
+    checked by :func:`check_request`) and the run's (``batch_size``, ``chunk_size``, ``on_chunk``)."""
+    request, run_options = _request_and_run_options(options)
+    geometry = check_request(source, output, overwrite=overwrite, **request)
+    return _predict(model, source, output, geometry, request, **run_options)
+
+
+def _request_and_run_options(options: dict) -> tuple[dict, dict]:
+    request = {key: value for key, value in options.items() if key in REQUEST_OPTIONS}
+    return request, {key: value for key, value in options.items() if key not in REQUEST_OPTIONS}
+
+
+def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None, request: dict, *,
+             batch_size: int = 1024, chunk_size: int = 8192,
+             on_chunk: Callable[[int, int | None], None] | None = None) -> PredictReport:
+    """The prediction of a request already checked (``geometry``: SKHASH's, with ``skhash_out``)."""
+    dataset, skhash_out = request.get("dataset"), request.get("skhash_out")
+    min_probability = request.get("min_probability", 0.0)
     source, output = Path(source), Path(output)
     input_shape = tuple(model.input_shape[1:])
     report = PredictReport()
@@ -207,19 +222,18 @@ def predict_to_file(model, source: Path, output: Path, *, dataset: str | None = 
 def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bool = False,
                     **options) -> PredictReport:
     """:func:`predict_to_file` with the model loaded from ``model_uri``, recorded as a run in ``attpd/predict``;
-    the request is checked first (:func:`check_request`), so a bad one leaves no run and no file."""
+    the request is checked once, first (:func:`check_request`), so a bad one leaves no run and no file."""
     from attpd_bench import tracking
     from attpd_bench.evaluate import load_model
 
-    request = {key: options.get(key) for key in ("dataset", "skhash_out", "stations", "catalog", "velocity_model")}
-    check_request(source, output, overwrite=overwrite, min_probability=options.get("min_probability", 0.0),
-                  **request)  # before any run
+    request, run_options = _request_and_run_options(options)
+    geometry = check_request(source, output, overwrite=overwrite, **request)  # before any run
     model = load_model(model_uri)
     tags = tracking.standard_tags(model=None, dataset=options.get("dataset"), store_fingerprint=None, seed=None,
                                   kind="prediction", predicted_model_uri=model_uri)
     with tracking.run(tracking.experiment_name("predict"), None, tags) as log:
         log.log_params({"model_uri": model_uri, "input": str(source), "output": str(output)})
-        report = predict_to_file(model, source, output, overwrite=overwrite, **options)
+        report = _predict(model, source, output, geometry, request, **run_options)
         log.log_metrics({"traces_written": report.written, "traces_skipped": len(report.skipped),
                          "traces_per_s": report.written / max(report.seconds, 1e-9)})
     return report
