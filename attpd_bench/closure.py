@@ -106,9 +106,7 @@ def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: 
     mechanisms = skhash.run(control)
     seconds = time.perf_counter() - start
     table = event_table(picks, mechanisms, _true_mechanisms(request.meta, request.truth))
-    partial = request.out / f".{TABLE_FILE}.partial"
-    table.to_csv(partial, index=False)
-    partial.replace(request.out / TABLE_FILE)
+    skhash.write_atomically(request.out / TABLE_FILE, table.to_csv(index=False))
     return Closure(table, summarise(table, n_boot=n_boot, seed=seed), seconds)
 
 
@@ -225,7 +223,7 @@ def _short(polarities: str) -> str:
 
 
 def compare_sources(store: PolarityStore, sources: dict[str, str], out: Path, *, split: str = "test",
-                    n_boot: int = 1000, seed: int = 0, log: bool = True) -> tuple[pd.DataFrame, dict | None]:
+                    n_boot: int = 1000, seed: int = 0) -> tuple[pd.DataFrame, dict | None]:
     """The closure benchmark of one store: each polarity source (label -> true, analyst or a model URI) through
     SKHASH, one row each (events, mechanisms, median Kagan angle and its interval); and, when the labels
     ``pd`` and ``ross`` are both there, PD minus Ross paired by event."""
@@ -233,8 +231,7 @@ def compare_sources(store: PolarityStore, sources: dict[str, str], out: Path, *,
     for label, polarities in sources.items():
         request = prepare(store.path, polarities, Path(out) / label.replace(" ", "-"), split=split,
                           n_boot=n_boot)
-        result = compute_and_log(request, n_boot=n_boot, seed=seed)[0] if log else \
-            compute(request, n_boot=n_boot, seed=seed)
+        result = compute_and_log(request, n_boot=n_boot, seed=seed)[0]
         tables[label] = result.table
         s = result.summary
         rows.append({"region": store.dataset, "polarities": label, "events": s["n_events"],

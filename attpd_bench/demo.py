@@ -38,8 +38,8 @@ from attpd_bench import closure, registry, tracking
 from attpd_bench import tune as T
 from attpd_bench.console import console
 from attpd_bench.data.prepare import prepare_store
-from attpd_bench.data.store import PolarityStore
-from attpd_bench.data.synth import REGIONS, write_region
+from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
+from attpd_bench.data.synth import REGIONS, TRUTH_FILE, write_region
 from attpd_bench.evaluate import evaluate_model, load_model
 from attpd_bench.predict import predict_and_log
 from attpd_bench.train import TrainConfig, find_finished_run, train_and_log
@@ -154,11 +154,9 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
         uri = tracking.configure(tracking_uri or f"sqlite:///{workdir / 'mlflow.db'}")
         stores: dict[str, PolarityStore] = {}
         for region in size.regions:
-            raw, store_path = workdir / "raw" / region, workdir / "stores" / region
-            if not (raw / "truth.csv").exists():
-                write_region(region, size.n_events, raw, seed=seed + REGIONS.index(region))
-            stores[region] = PolarityStore(store_path) if (store_path / "manifest.json").exists() else \
-                prepare_store(region, raw, store_path, seed=seed)[0]
+            store_path = workdir / "stores" / region
+            stores[region] = synthetic_store(region, size.n_events, workdir / "raw" / region, store_path,
+                                             region_seed=seed + REGIONS.index(region), split_seed=seed)
             console.print(f"[bold]{region}[/]: {len(stores[region])} traces in {store_path}")
 
         outcomes: dict[tuple[str, str], ModelOutcome] = {}
@@ -189,6 +187,16 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
     return summary
 
 
+def synthetic_store(region: str, n_events: int, raw: Path, store_path: Path, *, region_seed: int,
+                    split_seed: int) -> PolarityStore:
+    """A synthetic region and its store, each made only if missing (a rerun reuses them)."""
+    if not (raw / TRUTH_FILE).exists():
+        write_region(region, n_events, raw, seed=region_seed)
+    if (store_path / MANIFEST_FILE).exists():
+        return PolarityStore(store_path)
+    return prepare_store(region, raw, store_path, seed=split_seed)[0]
+
+
 def predict_with_champions(workdir: Path, regions: list[str]) -> pd.DataFrame:
     """`attpd predict` of each region's raw published files with its champions (as a user would predict their
     own catalogue), with the SKHASH polarity export: one run each in ``attpd/predict``."""
@@ -216,18 +224,24 @@ def mechanisms_with_champions(workdir: Path, stores: dict[str, PolarityStore], r
     Ross champions (the challenger where a model has no champion): one run each in attpd/mechanisms/<region>."""
     tables, versus = [], {}
     for region in regions:
-        sources = {"true signs": "true", "analyst labels": "analyst"}
-        for model in MODELS:
-            name = registry.registered_name(model, region)
-            for alias in (registry.CHAMPION, registry.CHALLENGER):
-                if registry.alias_version(name, alias) is not None:
-                    sources[f"{model} {alias}"] = registry.model_uri(name, alias)
-                    break
-        table, versus[region] = closure.compare_sources(stores[region], sources, workdir / "mechanisms" / region,
-                                                        n_boot=n_boot, seed=seed)
+        table, versus[region] = closure.compare_sources(stores[region], polarity_sources(region),
+                                                        workdir / "mechanisms" / region, n_boot=n_boot, seed=seed)
         tables.append(table)
     console.print(f"mechanisms of the test events of {len(regions)} region(s) in {workdir / 'mechanisms'}")
     return {"table": pd.concat(tables, ignore_index=True), "versus": versus}
+
+
+def polarity_sources(region: str) -> dict[str, str]:
+    """Label -> polarity source of the closure: true signs, analyst labels, and each model's champion (its
+    challenger where it has none)."""
+    sources = {"true signs": "true", "analyst labels": "analyst"}
+    for model in MODELS:
+        name = registry.registered_name(model, region)
+        alias = next((a for a in (registry.CHAMPION, registry.CHALLENGER)
+                      if registry.alias_version(name, a) is not None), None)
+        if alias is not None:
+            sources[f"{model} {alias}"] = registry.model_uri(name, alias)
+    return sources
 
 
 def _most_test_events(stores: dict[str, PolarityStore]) -> str:

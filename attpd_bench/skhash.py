@@ -79,8 +79,8 @@ def write_inputs(folder: Path, polarities: pd.DataFrame, stations: pd.DataFrame,
     for frame, columns, name in ((polarities, POLARITY_COLUMNS, POLARITY_FILE),
                                  (stations, STATION_COLUMNS, STATION_FILE),
                                  (catalog, CATALOG_COLUMNS, CATALOG_FILE)):
-        _atomic_write(folder / name, frame.loc[:, list(columns)].to_csv(index=False))
-    _atomic_write(folder / VELOCITY_FILE, velocity_model)
+        write_atomically(folder / name, frame.loc[:, list(columns)].to_csv(index=False))
+    write_atomically(folder / VELOCITY_FILE, velocity_model)
     deepest = float(catalog["depth"].max()) if len(catalog) else 0.0
     depth_rows = int(np.ceil((deepest + 1) / DEPTH_STEP_KM)) + 1
     settings = {
@@ -96,7 +96,7 @@ def write_inputs(folder: Path, polarities: pd.DataFrame, stations: pd.DataFrame,
     lines = [f"{CONTROL_HEADER} for SKHASH {SKHASH_VERSION}; rerun with: {rerun}"]
     for key, value in settings.items():
         lines += [f"${key}", str(value)]
-    _atomic_write(folder / CONTROL_FILE, "\n".join(lines) + "\n")  # last: it marks a complete set
+    write_atomically(folder / CONTROL_FILE, "\n".join(lines) + "\n")  # last: it marks a complete set
     return folder / CONTROL_FILE
 
 
@@ -109,7 +109,8 @@ def written_by_us(folder: Path) -> bool:
         return False
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` under a temporary name, renamed when complete: never a half-written file."""
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text)
     os.replace(partial, path)
@@ -229,25 +230,24 @@ def geometry(meta: pd.DataFrame, *, truth: pd.DataFrame | None = None, truth_pat
     model), else from the coordinates the store carries. What none of them knows is one error naming the
     options to give."""
     codes = match_codes(meta)
+    located = truth if truth is not None else meta  # where coordinates are read from
     found: dict[str, object] = {}
     if stations is not None:
         found["stations"] = _read_user_table(stations, STATION_COLUMNS, "--stations")
-    elif truth is not None or {"station_latitude_deg", "station_longitude_deg"} <= set(meta):
-        source = truth if truth is not None else meta
-        table = codes.assign(latitude=source["station_latitude_deg"].to_numpy(),
-                             longitude=source["station_longitude_deg"].to_numpy(), elevation=0.0)
+    elif {"station_latitude_deg", "station_longitude_deg"} <= set(located):
+        table = codes.assign(latitude=located["station_latitude_deg"].to_numpy(),
+                             longitude=located["station_longitude_deg"].to_numpy(), elevation=0.0)
         if table[["latitude", "longitude"]].notna().all().all():
             found["stations"] = table.drop_duplicates(list(MATCH_COLUMNS)).reset_index(drop=True)
     if catalog is not None:
         found["catalog"] = _read_user_table(catalog, CATALOG_COLUMNS, "--catalog")
-    elif truth is not None or {"source_latitude_deg", "source_longitude_deg", "source_depth_km"} <= set(meta):
-        source = truth if truth is not None else meta
+    elif {"source_latitude_deg", "source_longitude_deg", "source_depth_km"} <= set(located):
         time_column = "origin_time" if truth is not None else "source_origin_time"
         table = pd.DataFrame({"event_id": meta["source_id"].astype(str).to_numpy(),
-                              "time": source[time_column].to_numpy() if time_column in source else "",
-                              "latitude": source["source_latitude_deg"].to_numpy(),
-                              "longitude": source["source_longitude_deg"].to_numpy(),
-                              "depth": source["source_depth_km"].to_numpy()})
+                              "time": located[time_column].to_numpy() if time_column in located else "",
+                              "latitude": located["source_latitude_deg"].to_numpy(),
+                              "longitude": located["source_longitude_deg"].to_numpy(),
+                              "depth": located["source_depth_km"].to_numpy()})
         if table[["latitude", "longitude", "depth"]].notna().all().all():
             found["catalog"] = table.drop_duplicates("event_id").reset_index(drop=True)
     if velocity_model is not None:

@@ -30,10 +30,9 @@ SEED = 1000  # the demo's regions use seeds 0-3
 
 
 def run(quick: bool = False, demo_workdir: Path | None = None) -> str:
-    from attpd_bench import closure, registry, tracking
-    from attpd_bench.data.prepare import prepare_store
-    from attpd_bench.data.store import PolarityStore
-    from attpd_bench.data.synth import REGIONS, write_region
+    from attpd_bench import closure, tracking
+    from attpd_bench.data.synth import REGIONS
+    from attpd_bench.demo import polarity_sources, synthetic_store
 
     demo_workdir = Path(demo_workdir or WORK / ("demo-quick" if quick else "demo-default")).resolve()
     tracking.configure(f"sqlite:///{demo_workdir / 'mlflow.db'}")
@@ -41,18 +40,9 @@ def run(quick: bool = False, demo_workdir: Path | None = None) -> str:
     rows, versus_lines, misses = [], [], []
     for k, region in enumerate(REGIONS[:1] if quick else REGIONS):
         n_events, split = EVENTS[region]
-        raw, store_path = work / "raw" / region, work / "stores" / region
-        if not (raw / "truth.csv").exists():
-            write_region(region, n_events, raw, seed=SEED + k)
-        store = PolarityStore(store_path) if (store_path / "manifest.json").exists() else \
-            prepare_store(region, raw, store_path, seed=0)[0]
-        sources = {"true signs": "true", "analyst labels": "analyst"}
-        for model in ("pd", "ross"):
-            name = registry.registered_name(model, region)
-            alias = next((a for a in (registry.CHAMPION, registry.CHALLENGER)
-                          if registry.alias_version(name, a) is not None), None)
-            if alias is not None:
-                sources[f"{model} {alias}"] = registry.model_uri(name, alias)
+        store = synthetic_store(region, n_events, work / "raw" / region, work / "stores" / region,
+                                region_seed=SEED + k, split_seed=0)
+        sources = polarity_sources(region)
         started = time.perf_counter()
         table, versus = closure.compare_sources(store, sources, work / "mechanisms" / region, split=split,
                                                 n_boot=1000)
