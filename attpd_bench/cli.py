@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from attpd_bench.console import console, err_console, progress, set_verbosity
-from attpd_bench.errors import AttpdError
+from attpd_bench.errors import AttpdError, ConfigError
 
 app = typer.Typer(help="Benchmark deep-learning P-wave first-motion polarity models (PD vs Ross).",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -237,7 +237,8 @@ def evaluate(
 @command(app, "transfer")
 def transfer(
     store: Annotated[list[str], typer.Option(help="NAME=PATH of a canonical store; repeat for each region.")],
-    models: Annotated[str, typer.Option(help="Comma-separated models; the first two are compared.")] = "pd,ross",
+    models: Annotated[str, typer.Option(help="Comma-separated models; the first two are compared; first-motion "
+                                             "is the untrained baseline.")] = "pd,ross,first-motion",
     metric: Annotated[str, typer.Option(help="Metric of the paired comparison: macro_f1, accuracy or "
                                              "sign_accuracy.")] = "macro_f1",
     epochs: Epochs = 500,
@@ -406,21 +407,34 @@ def promote(
 
 @command(app, "predict")
 def predict(
-    model_uri: Annotated[str, typer.Option(help="models:/attpd-pd-scsn@champion, a run's model or a file.")],
-    input: Annotated[Path, typer.Option(help="Canonical store, or a raw published layout with --dataset.")],
+    model_uri: Annotated[str, typer.Option(help="models:/attpd-pd-scsn@champion, a run's model, a file, or "
+                                                "first-motion (the untrained baseline).")],
     output: Annotated[Path, typer.Option(help="Output table, .csv or .parquet.")],
+    input: Annotated[Optional[Path], typer.Option(help="Canonical store, or a raw published layout with "
+                                                       "--dataset.")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="Layout of a raw --input: ins, hinet, scsn or pnw.")] = None,
+    waveforms: Annotated[Optional[list[str]], typer.Option(help="Your recordings instead of --input: files, "
+                                                                "folders or globs ObsPy reads (miniSEED, SAC, "
+                                                                "...); repeatable.")] = None,
+    picks: Annotated[Optional[str], typer.Option(help="P picks of --waveforms: QuakeML, a CSV (trace_id or "
+                                                      "station, p_time, [event_id, polarity]) or sac:a / "
+                                                      "sac:t1 (SAC header markers).")] = None,
+    component: Annotated[Optional[str], typer.Option(help="Channel (or its last letter) to read [the vertical: "
+                                                          "Z or U].")] = None,
+    quakeml_out: Annotated[Optional[Path], typer.Option(help="With --picks: the catalogue written back as "
+                                                             "QuakeML with each P pick's polarity set.")] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size.")] = 1024,
     skhash_out: Annotated[Optional[Path], typer.Option(help="Also write a complete SKHASH input set into this "
-                                                            "folder (run it: SKHASH DIR/control.txt).")] = None,
+                                                            "folder (run it: attpd skhash DIR/control.txt).")] = None,
     min_probability: Annotated[float, typer.Option(help="Smallest probability for a SKHASH pick.")] = 0.0,
-    stations: Annotated[Optional[Path], typer.Option(help="SKHASH station file (network,station,location,"
-                                                          "channel,latitude,longitude,elevation) where the "
-                                                          "input has no coordinates.")] = None,
+    stations: Annotated[Optional[Path], typer.Option(help="Station coordinates where the input has none: "
+                                                          "StationXML or CSV (network,station,location,"
+                                                          "channel,latitude,longitude,elevation).")] = None,
     catalog: Annotated[Optional[Path], typer.Option(help="Origins (event_id,time,latitude,longitude,depth) "
                                                          "where the input has none.")] = None,
-    velocity_model: Annotated[Optional[Path], typer.Option(help="depth,vp file for SKHASH [a synthetic "
-                                                                "region's own].")] = None,
+    velocity_model: Annotated[Optional[Path], typer.Option(help="depth,vp file for SKHASH, or a region's model "
+                                                                "(ins, hinet, scsn, pnw) [a synthetic region's "
+                                                                "own].")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an --output / --skhash-out this suite wrote before "
                                                  "(never a file of another kind).")] = False,
     tracking_uri: TrackingUri = None,
@@ -429,20 +443,42 @@ def predict(
     from attpd_bench import tracking
     from attpd_bench.predict import predict_and_log
 
+    source = _input_or_recordings(input, waveforms, picks, component)
+    if quakeml_out is not None and (waveforms is None or picks is None):
+        raise ConfigError("--quakeml-out needs --waveforms and --picks (the picks it writes back)")
     tracking.configure(tracking_uri)
     with progress("predict") as update:
-        report = predict_and_log(model_uri, input, output, dataset=dataset, batch_size=batch_size,
-                                 skhash_out=skhash_out, min_probability=min_probability, overwrite=overwrite,
-                                 stations=stations, catalog=catalog, velocity_model=velocity_model,
-                                 on_chunk=update)
+        report = predict_and_log(model_uri, source, output, dataset=dataset, batch_size=batch_size,
+                                 skhash_out=skhash_out, quakeml_out=quakeml_out, min_probability=min_probability,
+                                 overwrite=overwrite, stations=stations, catalog=catalog,
+                                 velocity_model=velocity_model, on_chunk=update)
     console.print(f"{report.written} traces predicted into {output} ({report.written / max(report.seconds, 1e-9):,.0f}"
                   f" traces/s); {len(report.skipped)} skipped"
                   + (f" (listed in {output.name}.skipped.csv)" if report.skipped else "")
-                  + (f"; {report.skhash_picks} SKHASH picks in {skhash_out} (run: SKHASH "
+                  + (f"; polarities in {quakeml_out}" if quakeml_out else "")
+                  + (f"; {report.skhash_picks} SKHASH picks in {skhash_out} (run: attpd skhash "
                      f"{skhash_out / 'control.txt'})" if skhash_out else ""))
     if skhash_out and report.skhash_picks == 0:
         err_console.print(f"warning: no trace was predicted up or down with probability >= {min_probability}: "
                           f"{skhash_out} holds no pick", highlight=False, soft_wrap=True)
+
+
+def _input_or_recordings(input: Path | None, waveforms: list[str] | None, picks: str | None,
+                         component: str | None):
+    """--input, or a reader of the user's --waveforms with their --picks (one of the two, not both)."""
+    if input is not None and waveforms:
+        raise ConfigError("give either --input (a store or published layout) or --waveforms with --picks, not both")
+    if waveforms:
+        if picks is None:
+            raise ConfigError("--waveforms needs --picks (QuakeML, CSV, or sac:a / sac:t1)")
+        from attpd_bench.data.recordings import RecordingsReader, read_picks
+
+        return RecordingsReader(waveforms, read_picks(picks), component=component)
+    if picks is not None:
+        raise ConfigError("--picks goes with --waveforms (your recordings)")
+    if input is None:
+        raise ConfigError("give --input (a store or published layout) or --waveforms with --picks")
+    return input
 
 
 @command(app, "mechanisms")

@@ -1,7 +1,8 @@
 """Evaluate a model on a store split: the full metric set with event-bootstrap intervals, logged to MLflow.
 
 A model is given by URI: a run's model (``runs:/<run_id>/model`` or ``models:/m-...``), a registered model
-(``models:/attpd-pd-scsn@champion``) or a Keras file (``.keras`` / ``.h5``).
+(``models:/attpd-pd-scsn@champion``), a Keras file (``.keras`` / ``.h5``) or ``first-motion``, the baseline
+that reads the sign of the first clear excursion after P (:mod:`attpd_bench.models.first_motion`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ INTERVAL_METRICS = ("accuracy", "macro_f1", "sign_accuracy", "f1_up", "f1_down",
 
 
 def load_model(model_uri: str):
-    """A Keras model from a file path or any MLflow model URI."""
+    """A Keras model from a file path or any MLflow model URI; ``first-motion`` is the untrained baseline."""
+    from attpd_bench.models.first_motion import FIRST_MOTION, FirstMotionPicker
+
+    if model_uri == FIRST_MOTION:
+        return FirstMotionPicker()
     if Path(model_uri).exists():
         from attpd_bench.models import load_model_file
 

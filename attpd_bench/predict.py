@@ -24,11 +24,12 @@ from attpd_bench import skhash
 from attpd_bench.data.labels import CLASS_LETTERS, INVALID
 from attpd_bench.data.preprocess import model_windows
 from attpd_bench.data.prepare import open_reader
+from attpd_bench.data.recordings import RecordingsReader
 from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.errors import DataError
 from attpd_bench.pipeline import as_model_input
 
-ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code")
+ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code", "trace_id", "p_time")
 RAW_CHUNK_TRACES = 512  # raw published traces read at a time (as `attpd data prepare` reads them)
 
 
@@ -40,8 +41,14 @@ class PredictReport:
     skhash_picks: int = 0
 
 
-def _chunks(source: Path, dataset: str | None, chunk_size: int) -> Iterator[tuple[np.ndarray, pd.DataFrame, list]]:
-    """(waveforms (n, 600), metadata, skipped) from a store or, with ``dataset``, a raw layout."""
+def _chunks(source, dataset: str | None, chunk_size: int) -> Iterator[tuple[np.ndarray, pd.DataFrame, list]]:
+    """(waveforms (n, 600), metadata, skipped) from a store, a raw layout (with ``dataset``) or a user's
+    recordings (``source`` a :class:`RecordingsReader`)."""
+    if isinstance(source, RecordingsReader):
+        source.labels_required = False
+        for chunk in source.chunks(chunk_size):
+            yield chunk.waveforms, chunk.meta, chunk.skipped
+        return
     if (source / MANIFEST_FILE).is_file():
         store = PolarityStore(source)
         meta = store.metadata
@@ -60,6 +67,7 @@ class _TableWriter:
     """Appends chunks to a CSV or Parquet file written under a temporary name, renamed when complete."""
 
     def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)  # a new folder for the table is the user's intent
         self.path = path
         self.parquet = path.suffix.lower() in (".parquet", ".pq")
         self.tmp = path.with_name(f".{path.name}.partial")
@@ -97,21 +105,27 @@ class _TableWriter:
 TABLE_COLUMNS = ("p_up", "p_down", "p_unknown", "label")  # what marks a prediction table this suite wrote
 
 
-def check_request(source: Path, output: Path, *, dataset: str | None = None, skhash_out: Path | None = None,
-                  min_probability: float = 0.0, overwrite: bool = False,
-                  **geometry_files) -> skhash.Geometry | None:
+def check_request(source, output: Path, *, dataset: str | None = None, skhash_out: Path | None = None,
+                  quakeml_out: Path | None = None, min_probability: float = 0.0, overwrite: bool = False,
+                  stations: Path | None = None, **geometry_files) -> skhash.Geometry | None:
     """Everything about a prediction request that can be checked before a model is loaded or a run exists;
-    with ``skhash_out``, returns SKHASH's geometry (``geometry_files``: the user's stations, catalog and
-    velocity_model files, where the input lacks them).
+    with ``skhash_out``, returns SKHASH's geometry (``stations`` and ``geometry_files``: the user's stations,
+    catalog and velocity_model files, where the input lacks them). ``source`` is a store or raw folder, or a
+    :class:`RecordingsReader` of a user's files (whose stations may be StationXML).
 
     An existing output is replaced only with ``overwrite``, and only if it is a file (or SKHASH folder) this
     suite wrote: a user's own file of the same name is never touched."""
-    source, output = Path(source), Path(output)
-    if not source.exists():
-        raise DataError(f"{source}: --input not found")
-    if not (source / MANIFEST_FILE).is_file() and dataset is None:
-        raise DataError(f"{source}: not a canonical store; give --dataset (ins, hinet, scsn, pnw) to read it as a "
-                        f"raw published layout")
+    recordings = source if isinstance(source, RecordingsReader) else None
+    output = Path(output)
+    if recordings is None:
+        source = Path(source)
+        if not source.exists():
+            raise DataError(f"{source}: --input not found")
+        if not (source / MANIFEST_FILE).is_file() and dataset is None:
+            raise DataError(f"{source}: not a canonical store; give --dataset (ins, hinet, scsn, pnw) to read it "
+                            f"as a raw published layout")
+    elif quakeml_out is not None and Path(quakeml_out).exists() and not overwrite:
+        raise DataError(f"{quakeml_out}: exists; pass --overwrite to replace it")
     if output.suffix.lower() not in (".csv", ".gz", ".parquet", ".pq"):
         raise DataError(f"{output}: --output must end in .csv or .parquet")
     if not 0.0 <= min_probability <= 1.0:
@@ -131,11 +145,14 @@ def check_request(source: Path, output: Path, *, dataset: str | None = None, skh
                             f"refusing to write into it")
         if not overwrite:
             raise DataError(f"{skhash_out}: exists; pass --overwrite to replace a SKHASH folder this suite wrote")
+    if recordings is not None:
+        recordings.attach_geometry(stations=stations)
+        return skhash.geometry(recordings.canonical, **geometry_files)
     meta = PolarityStore(source).metadata if (source / MANIFEST_FILE).is_file() else \
         open_reader(dataset, source).canonical
     truth = skhash.find_truth(source)
     aligned = skhash.aligned_truth(meta, truth) if truth is not None else None
-    return skhash.geometry(meta, truth=aligned, truth_path=truth, **geometry_files)
+    return skhash.geometry(meta, truth=aligned, truth_path=truth, stations=stations, **geometry_files)
 
 
 def _written_by_us(path: Path, columns: tuple[str, ...]) -> bool:
@@ -152,7 +169,8 @@ def _written_by_us(path: Path, columns: tuple[str, ...]) -> bool:
 
 
 #: The options of a prediction request (checked by :func:`check_request`); the others only shape the run.
-REQUEST_OPTIONS = ("dataset", "skhash_out", "min_probability", "stations", "catalog", "velocity_model")
+REQUEST_OPTIONS = ("dataset", "skhash_out", "quakeml_out", "min_probability", "stations", "catalog",
+                   "velocity_model")
 
 
 def predict_to_file(model, source: Path, output: Path, *, overwrite: bool = False, **options) -> PredictReport:
@@ -172,13 +190,14 @@ def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None
              batch_size: int = 1024, chunk_size: int = 8192,
              on_chunk: Callable[[int, int | None], None] | None = None) -> PredictReport:
     """The prediction of a request already checked (``geometry``: SKHASH's, with ``skhash_out``)."""
-    dataset, skhash_out = request.get("dataset"), request.get("skhash_out")
+    dataset, skhash_out, quakeml_out = request.get("dataset"), request.get("skhash_out"), request.get("quakeml_out")
     min_probability = request.get("min_probability", 0.0)
-    source, output = Path(source), Path(output)
+    output = Path(output)
+    source = source if isinstance(source, RecordingsReader) else Path(source)
     input_shape = tuple(model.input_shape[1:])
     report = PredictReport()
     writer = _TableWriter(output)
-    picks = []
+    picks, predicted = [], []
     start = time.perf_counter()
     try:
         for waveforms, meta, skipped in _chunks(source, dataset, chunk_size):
@@ -197,6 +216,9 @@ def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None
                 frame["analyst_label"] = np.where(analyst == INVALID, "",
                                                   np.asarray(CLASS_LETTERS)[np.clip(analyst, 0, 2)])
             writer.write(frame)
+            if quakeml_out is not None:
+                predicted.append(pd.DataFrame({"pick_index": meta["pick_index"].to_numpy(), "p_up": probs[:, 0],
+                                               "p_down": probs[:, 1], "p_unknown": probs[:, 2]}))
             report.written += len(frame)
             if skhash_out is not None:
                 picks.append(skhash.polarity_table(meta, skhash.model_weights(probs, min_probability)))
@@ -216,6 +238,9 @@ def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None
         table = table.sort_values(list(skhash.POLARITY_COLUMNS[:5]), kind="stable")
         skhash.write_inputs(skhash_out, table, geometry.stations, geometry.catalog, geometry.velocity_model)
         report.skhash_picks = len(table)
+    if quakeml_out is not None:
+        source.write_quakeml(Path(quakeml_out), pd.concat(predicted, ignore_index=True) if predicted else None,
+                             method=request.get("model_uri", "attpd-bench"))
     return report
 
 
@@ -233,7 +258,7 @@ def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bo
                                   kind="prediction", predicted_model_uri=model_uri)
     with tracking.run(tracking.experiment_name("predict"), None, tags) as log:
         log.log_params({"model_uri": model_uri, "input": str(source), "output": str(output)})
-        report = _predict(model, source, output, geometry, request, **run_options)
+        report = _predict(model, source, output, geometry, {**request, "model_uri": model_uri}, **run_options)
         log.log_metrics({"traces_written": report.written, "traces_skipped": len(report.skipped),
                          "traces_per_s": report.written / max(report.seconds, 1e-9)})
     return report

@@ -139,7 +139,8 @@ BLANK_CODE = "--"  # SKHASH's (and FDSN's) blank location; also written for a ch
 GEOMETRY_OPTIONS = {"stations": "--stations FILE (network,station,location,channel,latitude,longitude,"
                                 "elevation)",
                     "catalog": "--catalog FILE (event_id,time,latitude,longitude,depth)",
-                    "velocity_model": "--velocity-model FILE (depth,vp lines)"}
+                    "velocity_model": "--velocity-model FILE (depth,vp lines) or a region's model (ins, hinet, "
+                                      "scsn, pnw)"}
 
 
 @dataclass
@@ -236,7 +237,9 @@ def geometry(meta: pd.DataFrame, *, truth: pd.DataFrame | None = None, truth_pat
         found["stations"] = _read_user_table(stations, STATION_COLUMNS, "--stations")
     elif {"station_latitude_deg", "station_longitude_deg"} <= set(located):
         table = codes.assign(latitude=located["station_latitude_deg"].to_numpy(),
-                             longitude=located["station_longitude_deg"].to_numpy(), elevation=0.0)
+                             longitude=located["station_longitude_deg"].to_numpy(),
+                             elevation=located["station_elevation_m"].to_numpy() if "station_elevation_m" in located
+                             else 0.0)
         if table[["latitude", "longitude"]].notna().all().all():
             found["stations"] = table.drop_duplicates(list(MATCH_COLUMNS)).reset_index(drop=True)
     if catalog is not None:
@@ -279,6 +282,11 @@ def _read_user_table(path: Path, columns: tuple[str, ...], option: str) -> pd.Da
 
 
 def _read_velocity_model(path: Path) -> str:
+    """A depth,vp file, or the name of a synthetic region whose model to use (ins, hinet, scsn, pnw)."""
+    from attpd_bench.data.velocity import MODELS
+
+    if str(path) in MODELS and not Path(path).exists():
+        return MODELS[str(path)].skhash_text()
     try:
         nodes = pd.read_csv(path, names=["depth", "vp"], comment="#")
         values = nodes.to_numpy(dtype=np.float64)

@@ -3,7 +3,8 @@
 Per model a matrix (rows = training data set, columns = test data set) of accuracy, macro-F1 and sign
 accuracy; in-domain mean (diagonal), out-of-domain mean (off-diagonal) and the transfer gap; and, for the
 first two models (PD - Ross by default), the difference per cell with a paired event-bootstrap interval and
-McNemar's test on the same target traces. Training is early-stopped on the *source's* dev split only; a finished
+McNemar's test on the same target traces. ``first-motion`` among the models adds the untrained baseline (the
+same rule in every row, so its rows are equal: what every learned picker must beat per target). Training is early-stopped on the *source's* dev split only; a finished
 training run with the same store fingerprint, model and configuration is reused, not retrained.
 
 MLflow: one parent run in ``attpd/transfer``; one child run per (model, source) holding that row of scores
@@ -24,6 +25,7 @@ from attpd_bench.console import console
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import ConfigError
 from attpd_bench.evaluate import load_model
+from attpd_bench.models.first_motion import FIRST_MOTION, FirstMotionPicker
 from attpd_bench.pipeline import predict_probabilities
 from attpd_bench.train import TrainConfig, find_finished_run, train_and_log
 
@@ -77,27 +79,24 @@ def run_transfer(models: list[str], stores: dict[str, PolarityStore], base: Trai
                                                   if k != "model"}})
         for model in models:
             for source in names:
-                config = (configs or {}).get((model, source)) or dataclasses.replace(base, model=model)
-                config = config.resolved()
                 store = stores[source]
-                found = find_finished_run(store, config)
-                if found is not None:
-                    console.print(f"{model} on {source}: reusing finished run {found.info.run_id}")
-                    run_id, keras_model = found.info.run_id, load_model(found.data.tags["model_uri"])
+                found = None
+                if model == FIRST_MOTION:  # nothing to train: the same rule in every row
+                    config, run_id, keras_model = base, "", FirstMotionPicker()
                 else:
-                    console.print(f"{model} on {source}: training")
-                    outcome = train_and_log(store, config, run_name=f"{model}-{source}",
-                                            tags={"transfer_parent": parent_id})
-                    run_id, keras_model = outcome.run_id, outcome.fit.model
+                    config = (configs or {}).get((model, source)) or dataclasses.replace(base, model=model)
+                    config = config.resolved()
+                    found = find_finished_run(store, config)
+                    if found is not None:
+                        console.print(f"{model} on {source}: reusing finished run {found.info.run_id}")
+                        run_id, keras_model = found.info.run_id, load_model(found.data.tags["model_uri"])
+                    else:
+                        console.print(f"{model} on {source}: training")
+                        outcome = train_and_log(store, config, run_name=f"{model}-{source}",
+                                                tags={"transfer_parent": parent_id})
+                        run_id, keras_model = outcome.run_id, outcome.fit.model
                 training_runs[(model, source)], reused[(model, source)] = run_id, found is not None
-                row = {}
-                for target in names:
-                    tstore = stores[target]
-                    probs = predict_probabilities(keras_model, tstore, "test", tuple(keras_model.input_shape[1:]))
-                    preds[(model, source, target)] = probs.argmax(axis=1)
-                    report = M.classification_report(tstore.labels("test"), probs.argmax(axis=1))
-                    scores[(model, source, target)] = report
-                    row.update({f"{target}_{k}": report[k] for k in MATRIX_METRICS})
+                row = _score_row(model, source, keras_model, names, stores, preds, scores)
                 child_tags = tracking.standard_tags(model=model, dataset=store.dataset,
                                                     store_fingerprint=store.fingerprint, seed=config.seed,
                                                     kind="transfer-row", training_run_id=run_id,
@@ -115,6 +114,19 @@ def run_transfer(models: list[str], stores: dict[str, PolarityStore], base: Trai
         result = TransferResult(parent_id, names, matrices, summary, difference, training_runs, reused)
         _log_outputs(parent, result, metric)
     return result
+
+
+def _score_row(model, source, keras_model, names, stores, preds, scores) -> dict:
+    """Scores of one trained model on every target's test split (into ``preds`` and ``scores``)."""
+    row = {}
+    for target in names:
+        tstore = stores[target]
+        probs = predict_probabilities(keras_model, tstore, "test", tuple(keras_model.input_shape[1:]))
+        preds[(model, source, target)] = probs.argmax(axis=1)
+        report = M.classification_report(tstore.labels("test"), probs.argmax(axis=1))
+        scores[(model, source, target)] = report
+        row.update({f"{target}_{k}": report[k] for k in MATRIX_METRICS})
+    return row
 
 
 def _paired(models, names, stores, preds, metric, n_boot, seed) -> pd.DataFrame:

@@ -52,6 +52,7 @@ EVENT_MARGIN = 0.15  # epicentres keep this fraction of the region's width from 
 NEAREST_SHARE = 25  # per cent of an event's picks at its nearest stations (the rest drawn, favouring near)
 BOREHOLE_NOISE_REDUCTION_DB = 10.0  # boreholes of >= 100 m are 3-20 dB quieter above 5-10 Hz
 NEAR_SURFACE_VP_M_S = 2500.0  # above a borehole sensor: its surface ghost arrives 2h/Vp (0.08-0.16 s) later
+CANDIDATE_FACTOR = 2  # stations drawn per wanted pick; the profile's count is kept among those that detect P
 DETECTION_SNR_DB = 6.0  # P peak / noise RMS of 2: below it no analyst or picker would have picked P
 REVERBERATION_LEVEL = 0.25  # std of the early discrete reverberations, relative to a unit direct spike
 
@@ -103,7 +104,7 @@ PROFILES: dict[str, RegionProfile] = {
                          depth_km=(5, 15), magnitude=(1.0, 4.0), rake_deg=(-90, 30), picks_per_event=(18, 40),
                          max_distance_km=120, near_km=20, stress_drop_mpa=4.0, q=300, kappa_s=0.02,
                          noise_level=(2.5, 3.0), borehole=False, short_period_fraction=0.0, coda_level=0.3,
-                         coda_decay_s=3.0, jitter_samples=(1.5, 6.0), clarity_up=90.0, clarity_down=39.0,
+                         coda_decay_s=3.0, jitter_samples=(1.5, 6.0), clarity_up=54.0, clarity_down=18.0,
                          impulsive_clarity=30.0, label_error_rate=0.02, reversed_station_rate=0.01,
                          trace_samples=(12000,), p_sample=(1000, 4000), years=(2005, 2020)),
     # Hi-net, Japan: ~800 borehole (>= 100 m) 1 Hz geophones at ~20 km spacing (Obara et al. 2005), low noise,
@@ -124,7 +125,7 @@ PROFILES: dict[str, RegionProfile] = {
                           depth_km=(2, 15), magnitude=(1.0, 3.5), rake_deg=(180, 25), picks_per_event=(20, 40),
                           max_distance_km=120, near_km=25, stress_drop_mpa=1.5, q=250, kappa_s=0.02,
                           noise_level=(3.0, 3.0), borehole=False, short_period_fraction=0.5, coda_level=0.3,
-                          coda_decay_s=3.0, jitter_samples=(1.5, 5.0), clarity_up=9.0, clarity_down=44.0,
+                          coda_decay_s=3.0, jitter_samples=(1.5, 5.0), clarity_up=6.3, clarity_down=33.0,
                           impulsive_clarity=30.0, label_error_rate=0.02, reversed_station_rate=0.01,
                           trace_samples=(600,), p_sample=(STORE_P_SAMPLE, STORE_P_SAMPLE), years=(2000, 2017)),
     # PNW, Pacific Northwest (PNSN, ~300 stations): ComCat, mixed mechanisms, strong microseisms near the coast
@@ -133,7 +134,7 @@ PROFILES: dict[str, RegionProfile] = {
                          depth_km=(3, 40), magnitude=(1.0, 4.0), rake_deg=(0, 90), picks_per_event=(16, 34),
                          max_distance_km=150, near_km=20, stress_drop_mpa=4.0, q=250, kappa_s=0.025,
                          noise_level=(3.0, 3.0), borehole=False, short_period_fraction=0.0, coda_level=0.3,
-                         coda_decay_s=2.5, jitter_samples=(1.5, 6.0), clarity_up=2.1, clarity_down=3.9,
+                         coda_decay_s=2.5, jitter_samples=(1.5, 6.0), clarity_up=1.6, clarity_down=2.8,
                          impulsive_clarity=30.0, label_error_rate=0.02, reversed_station_rate=0.015,
                          trace_samples=(15001,), p_sample=(4800, 5200), years=(2002, 2022)),
 }
@@ -208,18 +209,21 @@ def make_catalogue(profile: RegionProfile, n_events: int, rng: np.random.Generat
         candidates = np.flatnonzero(dist <= p.max_distance_km)
         if len(candidates) == 0:
             candidates = np.argsort(dist)[:1]
-        n_picks = min(int(rng.integers(p.picks_per_event[0], p.picks_per_event[1] + 1)), len(candidates))
+        wanted = int(rng.integers(p.picks_per_event[0], p.picks_per_event[1] + 1))
+        n_picks = min(CANDIDATE_FACTOR * wanted, len(candidates))
         by_distance = candidates[np.argsort(dist[candidates])]
-        n_nearest = NEAREST_SHARE * n_picks // 100 + 1
+        n_nearest = NEAREST_SHARE * wanted // 100 + 1
         nearest, others = by_distance[:n_nearest], by_distance[n_nearest:]
         weight = np.exp(-dist[others] / p.near_km)
         drawn = rng.choice(others, size=min(n_picks - len(nearest), len(others)), replace=False,
                            p=weight / weight.sum()) if len(others) else np.array([], dtype=int)
         chosen = np.sort(np.concatenate([nearest, drawn]))
+        is_nearest = np.isin(chosen, nearest)
         takeoff, travel_time = velocity.first_arrivals(e.source_depth_km, dist[chosen])
         rows.append(pd.DataFrame({"event": k, "sta": chosen, "distance_km": dist[chosen],
                                   "azimuth_deg": np.degrees(np.arctan2(east[chosen], north[chosen])) % 360,
-                                  "takeoff_deg": takeoff, "travel_time_s": travel_time}))
+                                  "takeoff_deg": takeoff, "travel_time_s": travel_time, "picks_wanted": wanted,
+                                  "nearest": is_nearest}))
     cat = pd.concat(rows, ignore_index=True)
     cat = cat.join(ev, on="event").join(st, on="sta")
     cat["radiation_amplitude"] = p_radiation(cat["strike"], cat["dip"], cat["rake"], cat["azimuth_deg"],
@@ -231,6 +235,11 @@ def make_catalogue(profile: RegionProfile, n_events: int, rng: np.random.Generat
     # a pick exists only where P can be seen: the published sets hold picked arrivals, not every station in range
     detected = (cat["snr_db"] >= DETECTION_SNR_DB) | (cat.groupby("event")["distance_km"].rank(method="first") == 1)
     cat = cat[detected.to_numpy()].reset_index(drop=True)
+    # the wanted number of picks among those that detect P: the nearest first, then at random
+    key = rng.random(len(cat)) - cat["nearest"].to_numpy()
+    order = cat.assign(key=key).groupby("event")["key"].rank(method="first")
+    cat = cat[(order <= cat["picks_wanted"]).to_numpy()].drop(columns=["picks_wanted", "nearest"])
+    cat = cat.reset_index(drop=True)
     n = len(cat)
     clarity = cat["clarity"].to_numpy()
     cat["impulsive"] = clarity >= p.impulsive_clarity

@@ -1,0 +1,121 @@
+"""The physics of the synthetic seismograms (issue 18): source, path, noise, causality, sign, SNR."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from attpd_bench.data import seismogram as sg
+from attpd_bench.data.preprocess import SAMPLING_RATE_HZ, model_windows, preprocess_long
+from attpd_bench.data.synth import PROFILES, make_catalogue, make_waveforms
+from attpd_bench.models.first_motion import FirstMotionPicker
+
+
+def test_corner_frequency_falls_with_magnitude_as_brune_and_madariaga():
+    mags = np.array([1.0, 2.0, 3.0, 4.0])
+    fc = sg.corner_frequency(mags, 3e6, 3500.0)
+    assert np.all(np.diff(fc) < 0)
+    assert fc[1] == pytest.approx(20.0, rel=0.05) and fc[3] == pytest.approx(2.0, rel=0.05)  # REFERENCE.md values
+    assert fc[0] / fc[1] == pytest.approx(10 ** 0.5)  # fc ~ M0^(-1/3) = 10^(-Mw/2)
+
+
+def test_amplitude_falls_with_distance_and_rises_with_magnitude():
+    cat = make_catalogue(PROFILES["scsn"], 200, np.random.default_rng(3))
+    near, far = cat["distance_km"] < 25, cat["distance_km"] > 80
+    assert cat.loc[near, "omega0_m_s"].median() > 3 * cat.loc[far, "omega0_m_s"].median()
+    small, large = cat["magnitude"] < 1.5, cat["magnitude"] > 2.5
+    assert cat.loc[large, "omega0_m_s"].median() > 10 * cat.loc[small, "omega0_m_s"].median()
+    assert (cat["tstar_s"] > PROFILES["scsn"].kappa_s).all()
+
+
+def test_noise_spectrum_lies_between_peterson_models():
+    from obspy.signal.spectral_estimation import get_nhnm, get_nlnm
+
+    n = 2 ** 15
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLING_RATE_HZ)
+    levels = np.array([0.0, 0.5, 1.0])
+    x = sg.coloured_noise(np.random.default_rng(0), sg.noise_velocity_psd(freqs, levels), n)
+    f, pxx = signal.welch(x, fs=SAMPLING_RATE_HZ, nperseg=2048, axis=-1)
+    band = (f >= 1.0) & (f <= 9.0)
+    velocity_db = 10 * np.log10(pxx[:, band])
+    to_velocity = 20 * np.log10(1 / f[band] / (2 * np.pi))
+    low = np.interp(np.log10(1 / f[band]), np.log10(get_nlnm()[0][::-1]), get_nlnm()[1][::-1]) + to_velocity
+    high = np.interp(np.log10(1 / f[band]), np.log10(get_nhnm()[0][::-1]), get_nhnm()[1][::-1]) + to_velocity
+    assert np.median(np.abs(velocity_db[0] - low)) < 1.5  # level 0 is the NLNM
+    assert np.median(np.abs(velocity_db[2] - high)) < 1.5  # level 1 the NHNM
+    assert np.all(velocity_db[1] > low - 2) and np.all(velocity_db[1] < high + 2)
+    assert np.median(velocity_db[1] - low) > 20 and np.median(high - velocity_db[1]) > 20
+
+
+def test_recorded_signal_is_causal_and_its_first_motion_has_the_radiation_sign():
+    """Noise-free records: nothing before the onset (minimum-phase attenuation, causal sensor); the first lobe
+    has the sign of the radiation pattern, and the opposite on a reversed station."""
+    profile = dataclasses.replace(PROFILES["pnw"], reversed_station_rate=0.3)
+    cat = make_catalogue(profile, 30, np.random.default_rng(4))
+    cat = cat[np.abs(cat["radiation_amplitude"]) > 0.2].head(120).copy()
+    cat["trace_samples"] = 3000
+    cat["onset_sample"] = 1000
+    greens = sg.GreensFunction(
+        radiation=cat["radiation_amplitude"].to_numpy(), coda_level=np.zeros(len(cat)), rise_s=np.ones(len(cat)),
+        decay_s=2.0, reverb_level=np.zeros(len(cat)), ghost_delay_s=None, s_delay_s=np.full(len(cat), 99.0),
+        s_level=np.zeros(len(cat)), polarity=np.where(cat["reversed"], -1.0, 1.0))
+    x = sg.p_seismogram(np.random.default_rng(0), greens=greens, omega0_m_s=cat["omega0_m_s"].to_numpy(),
+                        fc_hz=cat["corner_frequency_hz"].to_numpy(), tstar_s=cat["tstar_s"].to_numpy(),
+                        short_period=cat["short_period"].to_numpy(), onset=cat["onset_sample"].to_numpy(),
+                        n_samples=3000)
+    peak = np.abs(x).max(axis=1)
+    assert np.all(np.abs(x[:, :995]).max(axis=1) < 0.02 * peak)  # only sampling's Gibbs ringing before P
+    first = x[:, 1000:1004]
+    sign = np.sign(first[np.arange(len(first)), np.argmax(np.abs(first) > 0.05 * peak[:, None], axis=1)])
+    assert (sign == cat["recorded_sign"].to_numpy()).all()
+    rev = cat["reversed"].to_numpy()
+    assert rev.any() and (sign[rev] == -cat["true_sign"].to_numpy()[rev]).all()
+
+
+def test_snr_follows_magnitude_and_distance_with_both_ends_present():
+    cat = make_catalogue(PROFILES["ins"], 300, np.random.default_rng(5))
+    near, far = cat["distance_km"] < 20, cat["distance_km"] > 80
+    assert cat.loc[near, "snr_db"].median() > cat.loc[far, "snr_db"].median() + 10
+    assert (cat["snr_db"] > 40).mean() > 0.1 and (cat["snr_db"] < 15).mean() > 0.05
+    assert cat["snr_db"].min() >= 6.0 - 1e-9 or (cat.groupby("event")["distance_km"].transform("min")
+                                                 == cat["distance_km"])[cat["snr_db"] < 6].all()
+    big = cat["magnitude"] > 3
+    assert cat.loc[big, "snr_db"].median() > cat.loc[~big, "snr_db"].median()
+
+
+def test_label_shares_stay_near_the_published_sets():
+    """REFERENCE.md: INSTANCE 13/7/80 %, SCSN test 25/12/63 %, PNW 32/27/41 % (up/down/unknown)."""
+    published = {"ins": (0.131, 0.073, 0.796), "scsn": (0.249, 0.118, 0.633), "pnw": (0.320, 0.267, 0.413)}
+    for region, shares in published.items():
+        cat = make_catalogue(PROFILES[region], 250, np.random.default_rng(11))
+        got = np.bincount(cat["analyst_label"], minlength=3) / len(cat)
+        assert np.abs(got - shares).max() < 0.07, (region, got.round(3))
+
+
+def test_synthetic_window_looks_like_a_real_onset():
+    """A clear synthetic window: quiet before P, a first motion smaller than the later P coda's peaks."""
+    cat = make_catalogue(PROFILES["hinet"], 20, np.random.default_rng(6))
+    cat = cat[cat["trace_samples"] == cat["trace_samples"].iloc[0]].head(200)
+    windows = model_windows(preprocess_long(make_waveforms(cat, PROFILES["hinet"], np.random.default_rng(1))[:, 2],
+                                            cat["p_pick_sample"].to_numpy()))
+    pre = np.abs(windows[:, 100:195]).max(axis=1)
+    assert np.median(pre) < 0.1
+    onset = 200 + (cat["onset_sample"] - cat["p_pick_sample"]).to_numpy()
+    first = np.array([np.abs(w[o:o + 8]).max() for w, o in zip(windows, onset)])
+    assert np.median(first) < 0.8  # the window's peak is usually later than the first motion
+
+
+def test_first_motion_baseline_reads_sign_and_abstains_on_noise():
+    rng = np.random.default_rng(0)
+    t = np.arange(400)
+    pulse = np.where(t >= 200, np.sin(2 * np.pi * (t - 200) / 20) * np.exp(-(t - 200) / 30), 0.0)
+    noise = rng.normal(0, 0.01, (3, 400))
+    x = np.stack([pulse, -pulse, np.zeros(400)]) + noise
+    x[2] = rng.normal(0, 1, 400)  # noise only
+    probs = FirstMotionPicker().predict(x[..., None])
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(axis=1), 1)
+    assert probs.argmax(axis=1).tolist() == [0, 1, 2]
+    assert probs[0, 0] > 0.9 and probs[1, 1] > 0.9
