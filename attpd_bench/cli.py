@@ -481,6 +481,17 @@ def _input_or_recordings(input: Path | None, waveforms: list[str] | None, picks:
     return input
 
 
+@command(app, "skhash")
+def skhash_command(
+    control: Annotated[Path, typer.Argument(help="A SKHASH control file, e.g. DIR/control.txt written by "
+                                                 "`attpd predict --skhash-out DIR` or `attpd mechanisms`.")],
+):
+    """Run SKHASH from the suite's own environment (it pins numpy<2, so it is not on your PATH)."""
+    from attpd_bench import skhash
+
+    raise typer.Exit(skhash.rerun(control))
+
+
 @command(app, "mechanisms")
 def mechanisms(
     store: Annotated[Path, typer.Option(help="Canonical store whose events get mechanisms.")],

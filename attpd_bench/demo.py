@@ -34,13 +34,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attpd_bench import closure, registry, tracking
+from attpd_bench import closure, registry, sim_to_real, tracking
 from attpd_bench import tune as T
 from attpd_bench.console import console
 from attpd_bench.data.prepare import prepare_store
 from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.data.synth import REGIONS, TRUTH_FILE, write_region
 from attpd_bench.evaluate import evaluate_model, load_model
+from attpd_bench.models.first_motion import FIRST_MOTION
 from attpd_bench.predict import predict_and_log
 from attpd_bench.train import TrainConfig, find_finished_run, train_and_log
 from attpd_bench.transfer import markdown_report, run_transfer
@@ -166,15 +167,17 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
 
         base = TrainConfig(epochs=size.epochs, batch_size=size.batch_size, patience=size.patience, seed=seed)
         configs = {key: o.champion_config for key, o in outcomes.items()}
-        transfer = run_transfer(list(MODELS), stores, base, n_boot=size.n_boot, seed=seed, run_name="demo",
-                                configs=configs)
+        transfer = run_transfer([*MODELS, FIRST_MOTION], stores, base, n_boot=size.n_boot, seed=seed,
+                                run_name="demo", configs=configs)
+        baseline = {region: baseline_evaluation(store, size, seed) for region, store in stores.items()}
         predictions = predict_with_champions(workdir, list(stores))
+        real = sim_to_real.score_models(real_data_pickers(list(stores)), seed=seed)
         mechanisms = mechanisms_with_champions(workdir, stores, [_most_test_events(stores)] if quick else
                                                list(stores), n_boot=size.n_boot, seed=seed)
     minutes = (time.perf_counter() - started) / 60
     summary = {"workdir": str(workdir), "minutes": minutes, "size": size,
                "outcomes": outcomes, "transfer": transfer, "stores": stores, "predictions": predictions,
-               "mechanisms": mechanisms,
+               "mechanisms": mechanisms, "baseline": baseline, "real": real,
                "mlflow_ui": f"mlflow ui --backend-store-uri {uri}",
                "optuna_dashboard": f"optuna-dashboard {workdir / T.DEFAULT_STORAGE}"}
     text = summary_markdown(summary, quick=quick)
@@ -185,6 +188,25 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
     console.print(f"finished in {minutes:.1f} min; the summary is in {workdir / SUMMARY_FILE} and in the MLflow "
                   f"run {transfer.parent_run_id} (attpd/transfer)")
     return summary
+
+
+def baseline_evaluation(store: PolarityStore, size: DemoSize, seed: int) -> dict:
+    """The first-motion baseline on a region's test split, in the champions' terms."""
+    evaluation = evaluate_model(load_model(FIRST_MOTION), store, "test", n_boot=size.n_boot, seed=seed)
+    return {**{k: evaluation.report[k] for k in ("macro_f1", "sign_accuracy", "sign_coverage", "accuracy")},
+            **{f"{k}_ci": evaluation.intervals[k] for k in ("macro_f1", "sign_accuracy")},
+            "predicted_classes": int(np.unique(evaluation.predictions).size)}
+
+
+def real_data_pickers(regions: list[str]) -> dict[str, str]:
+    """Every champion of the demo (the challenger where a model has none) and the first-motion baseline, for the
+    real recordings of ``data/real/``."""
+    pickers = {}
+    for region in regions:
+        for label, uri in polarity_sources(region).items():
+            if uri not in ("true", "analyst", FIRST_MOTION):
+                pickers[f"{label} ({region})"] = uri
+    return {**pickers, FIRST_MOTION: FIRST_MOTION}
 
 
 def synthetic_store(region: str, n_events: int, raw: Path, store_path: Path, *, region_seed: int,
@@ -234,7 +256,7 @@ def mechanisms_with_champions(workdir: Path, stores: dict[str, PolarityStore], r
 def polarity_sources(region: str) -> dict[str, str]:
     """Label -> polarity source of the closure: true signs, analyst labels, and each model's champion (its
     challenger where it has none)."""
-    sources = {"true signs": "true", "analyst labels": "analyst"}
+    sources = {"true signs": "true", "analyst labels": "analyst", FIRST_MOTION: FIRST_MOTION}
     for model in MODELS:
         name = registry.registered_name(model, region)
         alias = next((a for a in (registry.CHAMPION, registry.CHALLENGER)
@@ -269,12 +291,12 @@ def _interval(value: float, ci) -> str:
     return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def champions_table(outcomes: dict[tuple[str, str], ModelOutcome], regions) -> pd.DataFrame:
+def champions_table(outcomes: dict[tuple[str, str], ModelOutcome], regions, baseline: dict) -> pd.DataFrame:
     rows = []
     for region in regions:
         row = {"region": region}
-        for model in MODELS:
-            e = outcomes[(model, region)].evaluation
+        for model in (*MODELS, FIRST_MOTION):
+            e = baseline[region] if model == FIRST_MOTION else outcomes[(model, region)].evaluation
             if not e:
                 row[f"{model} macro-F1"] = row[f"{model} sign acc. (coverage)"] = "no champion"
                 continue
@@ -303,7 +325,7 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
     studies = pd.DataFrame([{"study": o.study, "best trial": o.best_trial, "best dev macro-F1": f"{o.best_value:.3f}",
                              "best parameters": ", ".join(f"{k}={_short(v)}" for k, v in o.best_params.items())}
                             for o in outcomes.values()]).set_index("study")
-    out = transfer.summary
+    out = transfer.summary.loc[list(MODELS)]
     best = out["macro_f1_out_of_domain"].idxmax()
     other = [m for m in MODELS if m != best][0]
     cells = transfer.difference[transfer.difference["source"] != transfer.difference["target"]]
@@ -315,8 +337,11 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
         f"of {size.trials} trials (trial 0 = the untuned configuration), {size.epochs} epochs at most per run "
         f"(batch {size.batch_size}, BatchNormalization momentum {size.bn_momentum}), early stopping on dev "
         f"macro-F1; {size.n_boot} event-bootstrap replicates.",
-        "## Champions on their own region's test split (95 % event-bootstrap intervals)",
-        champions_table(outcomes, regions).to_markdown(),
+        "## Champions on their own region's test split (95 % event-bootstrap intervals; first-motion: the "
+        "untrained baseline, the sign of the first clear excursion after P)",
+        champions_table(outcomes, regions, summary["baseline"]).to_markdown(),
+        "## Sim to real: the champions on real recordings",
+        sim_to_real.markdown(summary["real"]),
         f"Transfers best on average: **{best}** (mean out-of-domain macro-F1 "
         f"{out.loc[best, 'macro_f1_out_of_domain']:.3f} vs {other} {out.loc[other, 'macro_f1_out_of_domain']:.3f}; "
         f"in-domain {out.loc[best, 'macro_f1_in_domain']:.3f} vs {out.loc[other, 'macro_f1_in_domain']:.3f}). "

@@ -91,8 +91,8 @@ def write_inputs(folder: Path, polarities: pd.DataFrame, stations: pd.DataFrame,
         # the table must reach the deepest event (SKHASH's default stops at 39 km)
         "look_dep": f"0 {DEPTH_STEP_KM * (depth_rows - 1)} {DEPTH_STEP_KM}", "nd0": depth_rows,
     }
-    rerun = f"SKHASH {folder / CONTROL_FILE}" if named(CONTROL_FILE) != CONTROL_FILE else \
-        f"cd {folder} && SKHASH {CONTROL_FILE}"
+    rerun = f"attpd skhash {folder / CONTROL_FILE}" if named(CONTROL_FILE) != CONTROL_FILE else \
+        f"cd {folder} && attpd skhash {CONTROL_FILE}"
     lines = [f"{CONTROL_HEADER} for SKHASH {SKHASH_VERSION}; rerun with: {rerun}"]
     for key, value in settings.items():
         lines += [f"${key}", str(value)]
@@ -114,6 +114,15 @@ def write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text)
     os.replace(partial, path)
+
+
+def rerun(control: Path) -> int:
+    """SKHASH on a control file the user names (`attpd skhash`), its output to the console; its exit code."""
+    control = Path(control)
+    if not control.is_file():
+        raise DataError(f"{control}: control file not found")
+    program = python().parent / "SKHASH"
+    return subprocess.run([str(program), str(control.resolve())], cwd=control.resolve().parent).returncode
 
 
 def run(control: Path) -> pd.DataFrame:

@@ -22,8 +22,9 @@ Each matched trace becomes the store's 600 samples exactly as a long published t
 taper, 1-45 Hz band-pass and cut, :func:`preprocess.preprocess_long`), so a published-layout trace written as
 miniSEED gives the window the store gives. A trace longer than ``MAX_WHOLE_SECONDS`` (a day file) is first
 cut to P +- ``SEGMENT_SECONDS`` so that a day is not filtered per pick. Another sampling rate is resampled to
-100 Hz with ObsPy's Fourier :meth:`~obspy.core.trace.Trace.resample` (its spectrum cut at the new Nyquist
-frequency: an ideal anti-alias low-pass; a Hann taper in frequency against ringing).
+100 Hz with ObsPy's Fourier :meth:`~obspy.core.trace.Trace.resample` without its default Hann window (which
+would halve the amplitude at 25 Hz): the spectrum is cut at the new Nyquist frequency, an ideal anti-alias
+low-pass whose ringing the 1-45 Hz band-pass then removes.
 
 Nothing is zero-filled: every pick or trace that cannot be used is listed with its reason: no waveform for a
 pick, no pick for a trace, pick too near an end, a gap or masked data around P, no vertical channel, two P
@@ -532,7 +533,7 @@ def _window(trace, p_time) -> tuple[np.ndarray | None, str]:
     if not np.isfinite(trace.data).all():
         return None, "NaN or inf samples in the waveform"
     if abs(trace.stats.sampling_rate - SAMPLING_RATE_HZ) > 1e-6:
-        trace.resample(SAMPLING_RATE_HZ, window="hann")
+        trace.resample(SAMPLING_RATE_HZ, window=None)
     p_sample = int(round((p_time - trace.stats.starttime) * SAMPLING_RATE_HZ))
     if p_sample - STORE_P_SAMPLE < 0 or p_sample + STORE_SAMPLES - STORE_P_SAMPLE > trace.stats.npts:
         return None, "P pick too near an end of the trace (needs 3 s each side of P)"

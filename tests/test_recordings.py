@@ -1,0 +1,222 @@
+"""A user's own recordings (issue 19): real Hi-net SAC files with CSV, QuakeML and SAC-marker picks; miniSEED and
+resampled copies give the store's window; every bad kind of recording is listed with its reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from obspy import Stream, Trace, UTCDateTime, read, read_events
+from typer.testing import CliRunner
+
+from attpd_bench.cli import app
+from attpd_bench.data.labels import DOWN, UNKNOWN, UP
+from attpd_bench.data.recordings import RecordingsReader, read_picks, read_stations
+from attpd_bench.sim_to_real import KUMAMOTO
+
+runner = CliRunner()
+WAVEFORMS = KUMAMOTO / "waveforms"
+PICKS = KUMAMOTO / "picks.csv"
+
+
+def _quakeml_from_csv(path):
+    """The Kumamoto picks as a QuakeML catalogue with the event's origin (what a network's catalogue holds)."""
+    from obspy.core.event import Catalog, Event, Origin, Pick, ResourceIdentifier, WaveformStreamID
+
+    picks = pd.read_csv(PICKS)
+    origin = pd.read_csv(KUMAMOTO / "catalog.csv").iloc[0]
+    event = Event(resource_id=ResourceIdentifier(f"smi:local/{origin['event_id']}"))
+    event.origins.append(Origin(time=UTCDateTime(origin["origin_time"]), latitude=origin["latitude"],
+                                longitude=origin["longitude"], depth=origin["depth_km"] * 1000.0))
+    for row in picks.itertuples():
+        polarity = {"U": "positive", "D": "negative"}.get(row.polarity)
+        event.picks.append(Pick(time=UTCDateTime(row.p_time), phase_hint="P", polarity=polarity,
+                                waveform_id=WaveformStreamID(network_code="", station_code=row.station,
+                                                             channel_code="U")))
+    Catalog([event]).write(str(path), format="QUAKEML")
+    return path
+
+
+def _stationxml_from_sac(path):
+    """StationXML of the SAC headers' coordinates (as a network's metadata service would give them)."""
+    from obspy.core.inventory import Channel, Inventory, Network, Station
+
+    stations = []
+    for file in sorted(WAVEFORMS.glob("*.SAC")):
+        tr = read(str(file), headonly=True)[0]
+        sac = tr.stats.sac
+        channel = Channel(code=tr.stats.channel, location_code="", latitude=sac.stla, longitude=sac.stlo,
+                          elevation=sac.stel, depth=0.0)
+        stations.append(Station(code=tr.stats.station, latitude=sac.stla, longitude=sac.stlo, elevation=sac.stel,
+                                channels=[channel]))
+    Inventory(networks=[Network(code="", stations=stations)], source="attpd-bench test").write(
+        str(path), format="STATIONXML")
+    return path
+
+
+def test_kumamoto_sac_files_with_csv_picks():
+    reader = RecordingsReader([WAVEFORMS], read_picks(PICKS))
+    reader.labels_required = False
+    assert len(reader) == 59  # 72 picks, 13 without a waveform file
+    reasons = dict(reader.skipped_at_scan)
+    assert sum("no waveform" in r for r in reasons.values()) == 13
+    labels = reader.canonical["label"].to_numpy()
+    assert (labels == UP).sum() == 17 and (labels == DOWN).sum() == 12 and (labels == UNKNOWN).sum() == 30
+    chunks = list(reader.chunks(20))
+    assert sum(len(c.waveforms) for c in chunks) == 59 and all(c.waveforms.shape[1] == 600 for c in chunks)
+    assert reader.canonical["station_latitude_deg"].between(30, 36).all()  # from the SAC headers
+
+
+def test_predict_recordings_writes_table_and_quakeml(workdir):
+    """`attpd predict --waveforms --picks` on real SAC files: a row per trace, skipped picks listed, and the
+    catalogue written back as QuakeML that ObsPy reads with a polarity on every predicted pick."""
+    quakeml = _quakeml_from_csv(workdir / "picks.xml")
+    result = runner.invoke(app, ["predict", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS),
+                                 "--picks", str(quakeml), "--output", "out/pred.csv", "--quakeml-out", "out/pol.xml"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(workdir / "out" / "pred.csv")
+    assert len(table) == 59 and {"trace_id", "p_time", "p_up", "label"} <= set(table.columns)
+    skipped = pd.read_csv(workdir / "out" / "pred.csv.skipped.csv")
+    assert len(skipped) == 13
+    catalog = read_events(str(workdir / "out" / "pol.xml"))
+    predicted = [p for p in catalog[0].picks if any("attpd-bench" in c.text for c in p.comments)]
+    assert len(predicted) == 59
+    assert all(p.polarity in ("positive", "negative", "undecidable") for p in predicted)
+    by_station = {p.waveform_id.station_code: p.polarity for p in predicted}
+    letters = table.set_index("station_code")["label"]
+    assert all({"U": "positive", "D": "negative", "K": "undecidable"}[letters[s]] == by_station[s] for s in letters.index)
+    # the same picks from the CSV give the same predictions
+    result = runner.invoke(app, ["predict", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS / "*.SAC"),
+                                 "--picks", str(PICKS), "--output", "csv.csv"])
+    assert result.exit_code == 0, result.output
+    from_csv = pd.read_csv(workdir / "csv.csv").set_index("station_code")["label"]
+    assert from_csv.sort_index().equals(letters.sort_index())
+
+
+@pytest.mark.slow
+def test_recordings_to_skhash_mechanism(workdir):
+    """SAC coordinates as StationXML, the origin from QuakeML: `--skhash-out` runs in SKHASH and gives the
+    event a mechanism; the analyst's polarities give one near F-net's."""
+    from attpd_bench import skhash
+    from attpd_bench.mechanisms import kagan_angle
+
+    quakeml = _quakeml_from_csv(workdir / "picks.xml")
+    stationxml = _stationxml_from_sac(workdir / "stations.xml")
+    result = runner.invoke(app, ["predict", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS),
+                                 "--picks", str(quakeml), "--stations", str(stationxml), "--velocity-model", "hinet",
+                                 "--output", "pred.csv", "--skhash-out", "skh"])
+    assert result.exit_code == 0, result.output
+    mechanisms = skhash.run(workdir / "skh" / "control.txt")
+    assert len(mechanisms) == 1 and mechanisms["event_id"].iloc[0] == "J2016041507465204"
+    fnet = (20, 69, 172)
+    angle = float(np.ravel(kagan_angle(fnet, tuple(mechanisms[["strike", "dip", "rake"]].iloc[0])))[0])
+    assert angle < 60, angle
+
+
+def test_stations_from_stationxml_and_csv(tmp_path):
+    xml = read_stations(_stationxml_from_sac(tmp_path / "s.xml"))
+    assert len(xml) == 59 and xml["latitude"].between(30, 36).all()
+    xml.to_csv(tmp_path / "s.csv", index=False)
+    assert read_stations(tmp_path / "s.csv")["station"].tolist() == xml["station"].tolist()
+
+
+def test_miniseed_of_a_published_trace_gives_the_store_window(raw_regions, stores, tmp_path):
+    """A Hi-net layout trace written as miniSEED, with its P pick in a CSV, gives the window the store holds
+    (float32 rounding); so do 200 Hz and 500 Hz copies, resampled to 100 Hz with ObsPy's Fourier method."""
+    import h5py
+
+    store = stores[("hinet", "native")]
+    meta = store.metadata
+    row = 3
+    name = meta["source_trace_name"].iloc[row]
+    raw = pd.read_csv(raw_regions[("hinet", "native")] / "HINET_Polarity_15_19.csv").set_index("trace_name")
+    with h5py.File(raw_regions[("hinet", "native")] / "HINET_Polarity_15_19.hdf5") as h5:
+        z = h5[f"data/{name}"][:, 2].astype(np.float64)
+    start = UTCDateTime("2020-01-01T00:00:00")
+    p_time = start + raw.loc[name, "p_arrival_sample"] / 100.0
+    expected = store.read_rows(np.array([row]))[0]
+    pd.DataFrame({"event_id": ["e1"], "trace_id": ["N.STA..HHZ"], "p_time": [str(p_time)],
+                  "polarity": ["U"]}).to_csv(tmp_path / "picks.csv", index=False)
+    original = Trace(z, header={"network": "N", "station": "STA", "channel": "HHZ", "starttime": start,
+                                "sampling_rate": 100.0})
+    for rate in (100.0, 200.0, 500.0):
+        trace = original.copy()
+        if rate != 100.0:
+            trace.resample(rate, window=None)
+        trace.data = trace.data.astype(np.float32)
+        path = tmp_path / f"{int(rate)}.mseed"
+        Stream([trace]).write(str(path), format="MSEED")
+        reader = RecordingsReader([path], read_picks(tmp_path / "picks.csv"))
+        window = next(reader.chunks()).waveforms[0]
+        peak = np.abs(expected).max()
+        tolerance = 1e-5 if rate == 100.0 else 2e-3  # float32 rounding; resampling back and forth
+        assert np.abs(window - expected).max() <= tolerance * peak, (rate, np.abs(window - expected).max() / peak)
+
+
+def _trace(station, channel, start, seconds, rate=100.0):
+    data = np.random.default_rng(0).normal(size=int(seconds * rate))
+    return Trace(data, header={"network": "XX", "station": station, "channel": channel, "starttime": start,
+                               "sampling_rate": rate})
+
+
+def test_every_bad_recording_is_listed_with_its_reason(tmp_path):
+    """The kinds of issue 19: no pick, pick too near an end, a gap or masked data around P, no vertical channel,
+    two picks for one trace, an unreadable file, a pick without waveform; never zero-filled."""
+    t0 = UTCDateTime("2021-06-01T00:00:00")
+    Stream([_trace("GOOD", "HHZ", t0, 60)]).write(str(tmp_path / "good.mseed"), format="MSEED")
+    Stream([_trace("NOPK", "HHZ", t0, 60)]).write(str(tmp_path / "nopick.mseed"), format="MSEED")
+    Stream([_trace("EDGE", "HHZ", t0, 60)]).write(str(tmp_path / "edge.mseed"), format="MSEED")
+    Stream([_trace("GAPS", "HHZ", t0, 20), _trace("GAPS", "HHZ", t0 + 30, 30)]).write(
+        str(tmp_path / "gap.mseed"), format="MSEED")
+    Stream([_trace("HORZ", "HHN", t0, 60), _trace("HORZ", "HHE", t0, 60)]).write(
+        str(tmp_path / "horizontal.mseed"), format="MSEED")
+    Stream([_trace("TWIC", "HHZ", t0, 60)]).write(str(tmp_path / "twice.mseed"), format="MSEED")
+    (tmp_path / "broken.mseed").write_bytes(b"not a seismogram at all" * 10)
+    picks = pd.DataFrame({"event_id": ["e1"] * 8,
+                          "trace_id": ["XX.GOOD..HHZ", "XX.EDGE..HHZ", "XX.GAPS..HHZ", "XX.TWIC..HHZ",
+                                       "XX.TWIC..HHZ", "XX.NONE..HHZ", "XX.HORZ..HHZ", "XX.GOOD..HHZ"],
+                          "p_time": [str(t0 + 30), str(t0 + 58.5), str(t0 + 25), str(t0 + 30), str(t0 + 31),
+                                     str(t0 + 30), str(t0 + 30), str(t0 + 30)],
+                          "polarity": ["U", "D", "U", "U", "U", "U", "U", "U"]})
+    picks.iloc[:7].to_csv(tmp_path / "picks.csv", index=False)
+    reader = RecordingsReader([tmp_path / "*.mseed"], read_picks(tmp_path / "picks.csv"))
+    chunks = list(reader.chunks())
+    reasons = {name: reason for c in chunks for name, reason in c.skipped}
+    written = pd.concat([c.meta for c in chunks])["station_code"].tolist()
+    assert written == ["GOOD"]
+
+    def reason_of(fragment):
+        return next(r for n, r in reasons.items() if fragment in n)
+
+    assert "no pick" in reason_of("nopick.mseed")
+    assert "too near an end" in reason_of("EDGE")
+    assert "gap" in reason_of("GAPS")
+    assert "two P picks" in reason_of("TWIC")
+    assert "no waveform" in reason_of("NONE")
+    assert "no vertical channel" in reason_of("horizontal.mseed")
+    assert "unreadable file" in reason_of("broken.mseed")
+    # masked data around P (a merged stream with a gap is masked; never zero-filled)
+    stream = Stream([_trace("MASK", "HHZ", t0, 20), _trace("MASK", "HHZ", t0 + 25, 35)])
+    stream.merge()
+    assert np.ma.isMaskedArray(stream[0].data)
+    from attpd_bench.data.recordings import _window
+
+    assert _window(stream[0], t0 + 22)[1] == "a gap or masked data around P"
+
+
+def test_bad_pick_files_are_one_clear_line(tmp_path):
+    (tmp_path / "w.mseed").write_bytes(b"")
+    pd.DataFrame({"station": ["A"], "p_time": ["yesterday"]}).to_csv(tmp_path / "bad_time.csv", index=False)
+    pd.DataFrame({"station": ["A"], "time": ["2020-01-01"]}).to_csv(tmp_path / "no_ptime.csv", index=False)
+    pd.DataFrame({"station": ["A"], "p_time": ["2020-01-01"], "polarity": ["sideways"]}).to_csv(
+        tmp_path / "bad_pol.csv", index=False)
+    cases = {"bad_time.csv": "column 'p_time'", "no_ptime.csv": "missing column(s) 'p_time'",
+             "bad_pol.csv": "column 'polarity'", "sac:t11": "unknown SAC marker", "nothere.xml": "not found"}
+    for picks, message in cases.items():
+        spec = picks if picks.startswith("sac:") else str(tmp_path / picks)
+        result = runner.invoke(app, ["predict", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS),
+                                     "--picks", spec, "--output", str(tmp_path / "o.csv")])
+        assert result.exit_code == 1, (picks, result.output)
+        assert message in result.output and "Traceback" not in result.output, (picks, result.output)
+        assert len(result.output.strip().splitlines()) == 1, result.output
+        assert not (tmp_path / "o.csv").exists()
