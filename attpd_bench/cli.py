@@ -82,9 +82,15 @@ def data_synth(
 
 @command(data_app, "prepare")
 def data_prepare(
-    dataset: Annotated[str, typer.Option(help="Published layout of --source: ins, hinet, scsn or pnw.")],
-    source: Annotated[Path, typer.Option(help="Folder (or file) of the published data set.")],
+    dataset: Annotated[str, typer.Option(help="Published layout of --source (ins, hinet, scsn, pnw), or the "
+                                              "name of your data set with --waveforms (a-z, 0-9, -).")],
     out: Annotated[Path, typer.Option(help="Canonical store folder to create.")],
+    source: Annotated[Optional[Path], typer.Option(help="Folder (or file) of the published data set.")] = None,
+    waveforms: Annotated[Optional[list[str]], typer.Option(help="Your recordings (files, folders, globs ObsPy "
+                                                                "reads) instead of --source; repeatable.")] = None,
+    picks: Annotated[Optional[str], typer.Option(help="Labelled P picks of --waveforms: QuakeML, CSV (with "
+                                                      "polarity) or sac:a / sac:t1.")] = None,
+    component: Annotated[Optional[str], typer.Option(help="Channel to read [the vertical: Z or U].")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split (use 7 with --split-mode original to match "
                                            "the original code).")] = 0,
     split_mode: Annotated[str, typer.Option(help="'event': grouped by event (default); 'original': the "
@@ -93,11 +99,17 @@ def data_prepare(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
 ):
     """Build a canonical store (SeisBench format, event split, fingerprint) from a published layout."""
-    from attpd_bench.data.prepare import prepare_store
+    from attpd_bench.data.prepare import check_dataset_name, prepare_store
 
+    reader = None
+    if waveforms:
+        check_dataset_name(dataset)
+        reader = _input_or_recordings(source, waveforms, picks, component)
+    elif source is None:
+        raise ConfigError("give --source (a published data set) or --waveforms with --picks (your recordings)")
     with progress(f"prepare {dataset}") as update:
         store, report = prepare_store(dataset, source, out, seed=seed, split_mode=split_mode,
-                                      chunk_size=chunk_size, overwrite=overwrite, on_chunk=update)
+                                      chunk_size=chunk_size, overwrite=overwrite, reader=reader, on_chunk=update)
     console.print(f"store {store.path}: {report.written} traces written of {report.read} read, "
                   f"fingerprint {store.fingerprint[:16]}")
     if report.skipped:
@@ -170,11 +182,15 @@ def train(
     lstm_units: Annotated[Optional[int], typer.Option(help="LSTM units [128].")] = None,
     dense_units: Annotated[Optional[int], typer.Option(help="Dense units [pd 128, ross 512].")] = None,
     seed: Seed = 0,
+    init_from: Annotated[Optional[str], typer.Option(help="Fine-tune: start from this model's weights "
+                                                          "(models:/attpd-pd-hinet@champion, a run's model or a "
+                                                          "file; same --model and sizes).")] = None,
+    freeze: Annotated[bool, typer.Option(help="With --init-from: train only the dense head.")] = False,
     run_name: Annotated[Optional[str], typer.Option(help="MLflow run name.")] = None,
     tracking_uri: TrackingUri = None,
 ):
     """Train a model on a store's train split (early stopping on dev) as one MLflow run."""
-    from attpd_bench import tracking
+    from attpd_bench import registry, tracking
     from attpd_bench.data.store import PolarityStore
     from attpd_bench.models import build_model
     from attpd_bench.train import TrainConfig, train_and_log
@@ -183,11 +199,16 @@ def train(
                          patience=patience, monitor=monitor, monitor_mode=monitor_mode, loss=loss, augment=augment,
                          time_shift=time_shift, seed=seed,
                          hyperparameters={"attention_width": attention_width, "attention_units": attention_units,
-                                          "lstm_units": lstm_units, "dense_units": dense_units}).resolved()
+                                          "lstm_units": lstm_units, "dense_units": dense_units},
+                         init_from=init_from, freeze=freeze).resolved()
     opened = PolarityStore(store)
     build_model(config.model, **config.hyperparameters)  # reject bad hyper-parameters before a run exists
     tracking.configure(tracking_uri)
-    outcome = train_and_log(opened, config, run_name=run_name)
+    lineage = {}
+    if init_from is not None:  # the exact parent version, so the lineage survives the alias moving on
+        lineage = {f"parent_{k}": v for k, v in registry.resolve(init_from).items()}
+        config = dataclasses.replace(config, init_from=lineage.get("parent_resolved_model_uri", init_from))
+    outcome = train_and_log(opened, config, run_name=run_name, tags=lineage)
     _print_scores(f"{config.model} on {opened.dataset}", {"dev": outcome.dev.report, "test": outcome.test.report})
     console.print(f"run {outcome.run_id}; model {outcome.model_uri}; best epoch {outcome.fit.best_epoch + 1} "
                   f"of {outcome.fit.epochs_run}")
@@ -471,9 +492,10 @@ def _input_or_recordings(input: Path | None, waveforms: list[str] | None, picks:
     if waveforms:
         if picks is None:
             raise ConfigError("--waveforms needs --picks (QuakeML, CSV, or sac:a / sac:t1)")
-        from attpd_bench.data.recordings import RecordingsReader, read_picks
+        from attpd_bench.data.recordings import RecordingsReader, expand_waveform_paths, read_picks
 
-        return RecordingsReader(waveforms, read_picks(picks), component=component)
+        files = expand_waveform_paths(waveforms)  # the files first: a typo there is the likelier mistake
+        return RecordingsReader(files, read_picks(picks), component=component)
     if picks is not None:
         raise ConfigError("--picks goes with --waveforms (your recordings)")
     if input is None:

@@ -56,6 +56,22 @@ class Request:
     model: object = None
 
 
+def check_polarity_source(polarities: str) -> None:
+    """``true``, ``analyst``, ``first-motion``, a model URI (``scheme:/...``) or a model file; a bare word that is
+    none of them is a typo, not a model to look for."""
+    import difflib
+
+    from attpd_bench.models.first_motion import FIRST_MOTION
+
+    words = (*POLARITY_SOURCES, FIRST_MOTION)
+    if polarities in words or ":/" in polarities or Path(polarities).exists():
+        return
+    close = difflib.get_close_matches(polarities, words, n=1)
+    raise ConfigError(f"--polarities {polarities!r}: expected true, analyst, first-motion or a model URI "
+                      f"(models:/NAME@ALIAS, runs:/RUN/model) or file" + (f"; did you mean {close[0]!r}?" if close
+                                                                          else ""))
+
+
 def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = None, split: str = "test",
             stations: Path | None = None, catalog: Path | None = None, velocity_model: Path | None = None,
             n_boot: int = 1000) -> Request:
@@ -68,6 +84,7 @@ def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = Non
     if truth is not None and not Path(truth).is_file():
         raise DataError(f"{truth}: --truth not found")
     truth = Path(truth) if truth is not None else skhash.find_truth(Path(store))
+    check_polarity_source(polarities)
     if polarities == "true" and truth is None:
         raise ConfigError("--polarities true needs the synthetic region's truth: give --truth RAW/truth.csv")
     if n_boot < 1:

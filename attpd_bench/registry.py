@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import asdict, dataclass
 
@@ -86,6 +87,30 @@ def register(run, name: str):
         linked.append({"name": name, "version": version.version})
         client.set_logged_model_tags(logged_model, {MLFLOW_MODEL_VERSIONS: json.dumps(linked)})
     return version
+
+
+MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
+
+
+def resolve(model_uri: str) -> dict[str, str]:
+    """Provenance of a model URI: a registered one (``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``) with the
+    version it points to now and that version's run, so a run can name what it used after the alias moves;
+    any other URI (a run's model, a file, first-motion) as given."""
+    found = MODEL_URI.match(model_uri)
+    if found is None:
+        return {"model_uri": model_uri}
+    name, alias, number = found["name"], found["alias"], found["version"]
+    if alias is not None:
+        version = alias_version(name, alias)
+    else:
+        try:
+            version = MlflowClient().get_model_version(name, number)
+        except MlflowException:
+            version = None
+    if version is None:
+        raise ConfigError(f"{model_uri}: no such registered model version (see `attpd promote` and the MLflow UI)")
+    return {"model_uri": model_uri, "resolved_model_uri": f"models:/{name}/{version.version}",
+            "registered_model": name, "model_version": str(version.version), "model_run_id": version.run_id or ""}
 
 
 def alias_version(name: str, alias: str):

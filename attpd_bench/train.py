@@ -52,6 +52,8 @@ class TrainConfig:
     time_shift: int = 0  # random window shift, max samples (0 = off)
     seed: int = 0
     hyperparameters: dict = field(default_factory=dict)
+    init_from: str | None = None  # a model URI whose weights start the training (fine-tuning; same architecture)
+    freeze: bool = False  # with init_from: train only the dense head, the feature layers keep their weights
 
     def resolved(self) -> "TrainConfig":
         spec = model_spec(self.model)
@@ -69,12 +71,16 @@ class TrainConfig:
         mode = self.monitor_mode or ("min" if monitor.endswith("loss") else "max")
         if mode not in ("min", "max"):
             raise ConfigError(f"monitor mode must be 'min' or 'max', got {mode!r}")
+        if self.freeze and self.init_from is None:
+            raise ConfigError("--freeze keeps a parent model's feature layers: give --init-from MODEL_URI")
         return dataclasses.replace(self, model=spec.name, monitor=monitor, monitor_mode=mode,
                                    loss=self.loss or spec.loss[-1],
                                    hyperparameters={k: v for k, v in self.hyperparameters.items() if v is not None})
 
     def params(self) -> dict:
         flat = {k: v for k, v in dataclasses.asdict(self).items() if k != "hyperparameters"}
+        if self.init_from is None:  # a training from scratch keeps the digest it had before fine-tuning existed
+            flat.pop("init_from"), flat.pop("freeze")
         return {**flat, **self.hyperparameters}
 
     def digest(self) -> str:
@@ -146,6 +152,8 @@ def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] 
     spec = model_spec(config.model)
     set_determinism(config.seed)
     model = build_model(spec.name, **config.hyperparameters)
+    if config.init_from is not None:
+        start_from(model, config.init_from, freeze=config.freeze)
     with_pick = "pk" in spec.outputs
     train_ds, n = training_dataset(store, "train", PipelineConfig(batch_size=config.batch_size, flip=config.augment,
                                                                   time_shift=config.time_shift, seed=config.seed),
@@ -171,6 +179,26 @@ def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] 
     best = stopper.best_epoch if stopper.best_weights is not None else len(epochs.history.get("loss", [])) - 1
     return FitResult(model, epochs.history, int(best), len(epochs.history.get("loss", [])),
                      time.perf_counter() - start, n)
+
+
+def start_from(model: keras.Model, model_uri: str, *, freeze: bool) -> None:
+    """Fine-tuning: ``model`` takes the weights of the model at ``model_uri`` (same architecture and
+    hyper-parameters); with ``freeze`` every layer before the first dense one (the feature extractor) is frozen."""
+    from pathlib import Path
+
+    from attpd_bench.models import load_model_file
+
+    parent = load_model_file(Path(model_uri)) if Path(model_uri).exists() else tracking.load_keras_model(model_uri)
+    mine, theirs = model.get_weights(), parent.get_weights()
+    if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs)):
+        raise ConfigError(f"--init-from {model_uri}: its architecture differs from {model.name!r} with these "
+                          f"hyper-parameters (give the same --model and sizes as the parent's run)")
+    model.set_weights(theirs)
+    if freeze:
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Dense):
+                break
+            layer.trainable = False
 
 
 def _keras_monitor(monitor: str, with_pick: bool) -> str:

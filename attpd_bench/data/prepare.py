@@ -6,6 +6,7 @@ they are read, and the split, which needs every event id, is decided from the me
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,10 +47,23 @@ class PrepareReport:
         return {"read": self.read, "written": self.written, "skipped": dict(self.skipped.most_common())}
 
 
-def prepare_store(dataset: str, source: Path, out: Path, *, seed: int = 0, split_mode: str = "event",
-                  chunk_size: int = 512, overwrite: bool = False,
+DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def check_dataset_name(name: str) -> str:
+    """A user's data-set name: lower-case letters, digits and dashes (it becomes MLflow experiment and
+    registered-model names, ``attpd/<name>`` and ``attpd-<model>-<name>``)."""
+    if not DATASET_NAME.match(name or ""):
+        raise DataError(f"--dataset {name!r}: a data-set name is lower-case letters, digits and dashes "
+                        f"(e.g. my-network)")
+    return name
+
+
+def prepare_store(dataset: str, source: Path | None, out: Path, *, seed: int = 0, split_mode: str = "event",
+                  chunk_size: int = 512, overwrite: bool = False, reader: RawReader | None = None,
                   on_chunk: Callable[[int, int], None] | None = None) -> tuple[PolarityStore, PrepareReport]:
-    """Read ``source`` in ``dataset``'s layout and write the canonical store ``out`` atomically.
+    """Read ``source`` in ``dataset``'s layout (or, with ``reader``, a user's recordings under the name
+    ``dataset``) and write the canonical store ``out`` atomically.
 
     ``on_chunk(done, total)`` reports progress. Single bad traces are skipped and reported (also listed in the
     store's ``skipped.csv``); a problem with a whole file or column raises :class:`DataError` and leaves no store.
@@ -58,7 +72,11 @@ def prepare_store(dataset: str, source: Path, out: Path, *, seed: int = 0, split
         raise DataError(f"unknown split mode {split_mode!r}; expected one of {', '.join(SPLIT_MODES)}")
     if chunk_size < 1:
         raise DataError(f"--chunk-size must be at least 1, got {chunk_size}")
-    reader = open_reader(dataset, source)
+    if reader is None:
+        reader = open_reader(dataset, source)
+    else:
+        check_dataset_name(dataset)
+        source = reader
     report = PrepareReport()
     writer = StoreWriter(out, dataset, overwrite=overwrite)
     try:
@@ -78,7 +96,8 @@ def prepare_store(dataset: str, source: Path, out: Path, *, seed: int = 0, split
             writer.attach_table(SKIPPED_FILE, pd.DataFrame(report.skipped_traces,
                                                            columns=["source_trace_name", "reason"]))
         store = writer.commit(split, split_mode=split_mode, seed=seed,
-                              extra_manifest={"prepare": report.as_dict(), "source": str(Path(source).resolve())})
+                              extra_manifest={"prepare": report.as_dict(),
+                                              "source": str(source if reader is source else Path(source).resolve())})
     except BaseException:
         writer.abort()
         raise

@@ -351,14 +351,26 @@ class RecordingsReader:
         tmp.replace(path)
 
     # -------------------------------------------------------------- pass 1: headers
-    def _scan(self) -> list[_Trace]:
+    def _read(self, path: Path, **kwargs):
+        """ObsPy's read, trying the format of the last file first: its autodetection costs more than reading a
+        short file (a folder of recordings is usually of one format)."""
         from obspy import read
 
+        if getattr(self, "_format", None) is not None:
+            try:
+                return read(str(path), format=self._format, **kwargs)
+            except Exception:  # another format, or unreadable: autodetect (which names the problem)
+                pass
+        stream = read(str(path), **kwargs)
+        self._format = stream[0].stats._format if len(stream) else None
+        return stream
+
+    def _scan(self) -> list[_Trace]:
         traces: list[_Trace] = []
         marker = self.picks.sac_marker
         for k, path in enumerate(self.waveforms):
             try:
-                stream = read(str(path), headonly=True)
+                stream = self._read(path, headonly=True)
             except Exception as exc:  # ObsPy raises many types for a file it cannot read
                 self.skipped_at_scan.append((str(path), f"unreadable file ({str(exc).splitlines()[0][:120]})"))
                 continue
@@ -484,7 +496,7 @@ class RecordingsReader:
 
     # -------------------------------------------------------------- pass 2: waveforms, one file at a time
     def chunks(self, chunk_size: int = 512) -> Iterator[TraceChunk]:
-        from obspy import UTCDateTime, read
+        from obspy import UTCDateTime
 
         pending_skips = list(self.skipped_at_scan)
         windows, ok_rows, skipped = [], [], []
@@ -493,7 +505,7 @@ class RecordingsReader:
         for file_index, group in by_file:
             path = self.waveforms[file_index]
             try:
-                stream = read(str(path))
+                stream = self._read(path)
             except Exception as exc:
                 skipped.extend((name, f"unreadable file ({str(exc).splitlines()[0][:120]})")
                                for name in group["name"])

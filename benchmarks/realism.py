@@ -1,0 +1,123 @@
+"""Realism report: real Hi-net windows (data/real/) beside synthetic Hi-net windows of the generator.
+
+Four figures, logged to MLflow (experiment attpd/realism) and written to benchmarks/_work/realism/:
+a grid of example windows, their mean amplitude spectra, the distribution of the first motion's amplitude over
+the window's peak, and of the pre-P noise over the window's peak; and a table of those statistics' quartiles
+with the first-motion baseline's balanced accuracy on both. Nothing here feeds back into the generator: it is a
+report of what is still unlike the Earth.
+
+Usage: python benchmarks/realism.py [--events 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import WORK, markdown_table  # noqa: E402
+
+from attpd_bench import sim_to_real  # noqa: E402
+from attpd_bench.data.prepare import prepare_store  # noqa: E402
+from attpd_bench.data.preprocess import model_windows  # noqa: E402
+from attpd_bench.data.synth import write_region  # noqa: E402
+from attpd_bench.models.first_motion import FirstMotionPicker  # noqa: E402
+
+P = 200  # the P sample of a model window
+
+
+def onset_statistics(windows: np.ndarray) -> dict[str, np.ndarray]:
+    """Per window (max-abs normalised): the first motion's amplitude (largest |sample| in the 0.1 s after P)
+    over the window's peak, and the pre-P noise (largest |sample| in the second before P) over the peak."""
+    return {"first motion / peak": np.abs(windows[:, P:P + 10]).max(axis=1),
+            "pre-P noise / peak": np.abs(windows[:, P - 100:P - 5]).max(axis=1)}
+
+
+def mean_spectrum(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    taper = np.hanning(windows.shape[1])
+    spectrum = np.abs(np.fft.rfft(windows * taper, axis=1))
+    return np.fft.rfftfreq(windows.shape[1], 0.01), spectrum.mean(axis=0)
+
+
+def run(events: int = 150) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = WORK / "realism"
+    folder.mkdir(parents=True, exist_ok=True)
+    raw, store_path = folder / "raw-hinet", folder / "store-hinet"
+    if not (raw / "synth.json").exists():
+        write_region("hinet", events, raw, seed=101)
+    store = prepare_store("hinet", raw, store_path, seed=0, overwrite=True)[0]
+    synthetic = model_windows(store.read_rows(np.arange(len(store))))
+    synthetic_labels = store.labels()
+    stored, meta = sim_to_real.windows_and_labels(sim_to_real.kumamoto_reader())
+    real, real_labels = model_windows(stored), meta["label"].to_numpy()
+
+    sets = {"real (Kumamoto, Hi-net)": (real, real_labels), "synthetic Hi-net": (synthetic, synthetic_labels)}
+    stats = {name: onset_statistics(w) for name, (w, _) in sets.items()}
+    baseline = FirstMotionPicker()
+    scores = {name: sim_to_real.score(labels, baseline.predict(w[..., None]).argmax(axis=1))
+              for name, (w, labels) in sets.items()}
+
+    fig, axes = plt.subplots(6, 2, figsize=(9, 9), sharex=True)
+    t = (np.arange(400) - P) / 100
+    for col, (name, (w, labels)) in enumerate(sets.items()):
+        picked = np.flatnonzero(labels < 2)[:6]
+        for row, i in enumerate(picked):
+            axes[row, col].plot(t, w[i], lw=0.7, color="k")
+            axes[row, col].axvline(0, color="r", lw=0.5)
+            axes[row, col].text(0.01, 0.8, "UDK"[labels[i]], transform=axes[row, col].transAxes, fontsize=8)
+        axes[0, col].set_title(name, fontsize=9)
+    axes[-1, 0].set_xlabel("time after P (s)")
+    axes[-1, 1].set_xlabel("time after P (s)")
+    fig.tight_layout()
+    fig.savefig(folder / "examples.png", dpi=120)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+    for name, (w, _) in sets.items():
+        f, a = mean_spectrum(w)
+        axes[0].loglog(f[1:], a[1:] / a[1:].max(), label=name)
+        for ax, (key, values) in zip(axes[1:], stats[name].items()):
+            ax.hist(values, bins=np.linspace(0, 1, 21), density=True, histtype="step", label=name)
+            ax.set_xlabel(key)
+    axes[0].set_xlabel("frequency (Hz)")
+    axes[0].set_ylabel("mean amplitude spectrum (normalised)")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(folder / "distributions.png", dpi=120)
+    plt.close(fig)
+
+    rows = []
+    for name in sets:
+        quartiles = {k: np.percentile(v, [25, 50, 75]) for k, v in stats[name].items()}
+        rows.append([name, len(sets[name][0]),
+                     *(f"{q[1]:.2f} [{q[0]:.2f}-{q[2]:.2f}]" for q in quartiles.values()),
+                     f"{scores[name]['balanced_accuracy']:.2f} ({scores[name]['coverage']:.2f})"])
+    _log(folder, rows)
+    return markdown_table(["windows", "n", "first motion / peak, median [IQR]", "pre-P noise / peak, median [IQR]",
+                           "first-motion baseline: balanced accuracy (coverage) on U/D"], rows) + \
+        f"\n\nFigures: {folder / 'examples.png'}, {folder / 'distributions.png'} (and in MLflow, attpd/realism)."
+
+
+def _log(folder: Path, rows: list) -> None:
+    from attpd_bench import tracking
+
+    tracking.configure(f"sqlite:///{folder / 'mlflow.db'}")
+    tags = tracking.standard_tags(model=None, dataset="hinet", store_fingerprint=None, seed=101, kind="realism")
+    with tracking.run(tracking.experiment_name("realism"), "realism", tags) as log:
+        for png in ("examples.png", "distributions.png"):
+            log.log_artifact(folder / png, "figures")
+        log.log_text("\n".join(str(r) for r in rows), "realism.txt")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=150)
+    print(run(parser.parse_args().events))
