@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -62,8 +63,8 @@ def configure(tracking_uri: str | None = None) -> str:
     try:
         MlflowClient().search_experiments(max_results=1)
     except Exception as exc:  # MLflow raises many types for an unreachable store
-        raise TrackingError(f"cannot reach the MLflow tracking store at {uri!r}: "
-                            f"{str(exc).splitlines()[0][:300]}") from None
+        raise TrackingError(f"cannot reach the MLflow tracking store at {mask_credentials(uri)!r}: "
+                            f"{mask_credentials(str(exc).splitlines()[0][:300])}") from None
     return uri
 
 
@@ -105,15 +106,24 @@ def git_commit() -> str:
 invoked_command: ContextVar[str | None] = ContextVar("invoked_command", default=None)
 
 
+CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s/]+)(?P<at>@)")
+
+
+def mask_credentials(text: str) -> str:
+    """Every ``scheme://user:password@host`` in ``text`` with the password as ``***`` (SQLAlchemy's
+    ``hide_password`` rendering, applied to whole command lines and messages)."""
+    return CREDENTIALS.sub(lambda m: f"{m['head']}***{m['at']}", text)
+
+
 def command_line() -> str:
-    return invoked_command.get() or " ".join(sys.argv)
+    return mask_credentials(invoked_command.get() or " ".join(sys.argv))
 
 
 def standard_tags(*, model: str | None, dataset: str | None, store_fingerprint: str | None, seed: int | None,
                   command: str | None = None, **extra) -> dict[str, str]:
     tags = {"model": model, "dataset": dataset, "store_fingerprint": store_fingerprint, "seed": seed,
             "git_commit": git_commit(), "command": command or command_line(), **extra}
-    return {k: str(v) for k, v in tags.items() if v is not None}
+    return {k: mask_credentials(str(v)) for k, v in tags.items() if v is not None}
 
 
 class RunLogger:
@@ -124,10 +134,13 @@ class RunLogger:
         self._client = MlflowClient()
 
     def log_params(self, params: dict) -> None:
-        """Unset (None) values are left out: a param that says "None" tells a reader nothing."""
+        """Unset (None) values are left out: a param that says "None" tells a reader nothing. Passwords in
+        URIs are masked."""
+        params = {k: mask_credentials(v) if isinstance(v, str) else v for k, v in params.items()}
         self._client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in params.items() if v is not None])
 
     def set_tags(self, tags: dict) -> None:
+        tags = {k: mask_credentials(v) if isinstance(v, str) else v for k, v in tags.items()}
         self._client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_metrics(self, metrics: dict, prefix: str = "", step: int = 0) -> list[str]:

@@ -36,6 +36,7 @@ optuna.logging.set_verbosity(optuna.logging.INFO if verbose() else optuna.loggin
 
 DEFAULT_STORAGE = "optuna.journal"
 WORKER_ENV = "ATTPD_TUNE_WORKER"  # set in processes started by --workers: they leave the summary to their parent
+STORAGE_ENV = "ATTPD_OPTUNA_STORAGE"  # the Optuna storage URL handed to --workers processes (not on their argv)
 PARENT_ATTR = "mlflow_parent_run_id"
 WORKER_ATTR = "worker"  # "<host>:<pid>" of the process running a trial
 WORKERS_PER_HOST = 1000  # local workers of host h get sampler indices h*1000 .. h*1000+K-1
@@ -237,7 +238,7 @@ def open_storage(storage: str | None, spec: StudySpec | None = None) -> optuna.s
     With ``spec``, an RDB storage runs Optuna's heartbeats: a trial whose worker stops beating for the study's
     grace period is failed (its MLflow run too) and retried. A journal file has no heartbeats; there a worker
     fails the trials of dead local processes when it starts (:func:`fail_trials_of_dead_local_workers`)."""
-    url = storage or DEFAULT_STORAGE
+    url = storage or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
     if "://" in url:
         if spec is None:
             return _rdb_storage(url)
@@ -261,7 +262,8 @@ def _rdb_storage(url: str, attempts: int = 5, **heartbeat) -> optuna.storages.RD
             return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True}, **heartbeat)
         except sqlalchemy.exc.OperationalError as exc:
             if "could not connect" in str(exc) or "Connection refused" in str(exc):
-                raise ConfigError(f"cannot reach the Optuna storage {url!r}: {str(exc).splitlines()[0]}") from None
+                raise ConfigError(f"cannot reach the Optuna storage {tracking.mask_credentials(url)!r}: "
+                                  f"{tracking.mask_credentials(str(exc).splitlines()[0])}") from None
             if attempt == attempts - 1:
                 raise
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
@@ -364,7 +366,7 @@ def _process_alive(pid: int) -> bool:
 
 
 def _describe(storage) -> str:
-    return getattr(storage, "url", None) or type(storage).__name__
+    return tracking.mask_credentials(getattr(storage, "url", None) or type(storage).__name__)
 
 
 # ------------------------------------------------------------------------------------------- trials
@@ -430,14 +432,14 @@ def worker_indices(host_index: int, workers: int) -> list[int]:
     return [host_index * WORKERS_PER_HOST + i for i in range(workers)]
 
 
-def run_workers(args: list[str], n_trials: int, workers: int, host_index: int = 0) -> None:
+def run_workers(args: list[str], n_trials: int, workers: int, host_index: int = 0, env: dict | None = None) -> None:
     """Split ``n_trials`` over ``workers`` local processes of ``attpd tune`` (the same arguments) and wait."""
     if workers > WORKERS_PER_HOST:
         raise ConfigError(f"--workers must be at most {WORKERS_PER_HOST}, got {workers}")
     shares = [n_trials // workers + (1 if i < n_trials % workers else 0) for i in range(workers)]
     procs = [subprocess.Popen([sys.executable, "-m", "attpd_bench.cli", "tune", *args, "--n-trials", str(k),
                                "--workers", "1", "--worker-index", str(index)],
-                              env={**os.environ, WORKER_ENV: "1"})
+                              env={**os.environ, **(env or {}), WORKER_ENV: "1"})
              for index, k in zip(worker_indices(host_index, workers), shares) if k > 0]
     codes = [p.wait() for p in procs]
     if any(codes):
@@ -485,12 +487,12 @@ def tune(spec: StudySpec, model: str, store: PolarityStore, tracking_uri: str, *
     if workers > 1:
         # the study, the MLflow database and the parent run exist before any worker starts
         open_study(spec, model, store, open_storage(storage))
-        args = ["--study", str(spec.path), "--model", model, "--store", str(store.path), "--seed", str(seed),
-                "--tracking-uri", tracking_uri]
-        args += ["--storage", storage] if storage else []
+        args = ["--study", str(spec.path), "--model", model, "--store", str(store.path), "--seed", str(seed)]
         args += ["--study-name", spec.name] if spec.name else []
         args += ["--timeout", str(timeout)] if timeout else []
-        run_workers(args, trials, workers, host_index)
+        # the URIs (which may carry passwords) go through the environment, never a process list
+        run_workers(args, trials, workers, host_index,
+                    env={"MLFLOW_TRACKING_URI": tracking_uri, **({STORAGE_ENV: storage} if storage else {})})
         study = open_study(spec, model, store, open_storage(storage))[0]
     else:
         study = optimize(spec, model, store, storage, n_trials=trials, timeout=timeout, seed=seed,
