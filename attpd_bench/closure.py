@@ -185,11 +185,15 @@ def summarise(table: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict
     return summary
 
 
+MIN_EVENTS_FOR_INTERVAL = 10  # below it a bootstrap of the median says nothing: the count is shown instead
+
+
 def median_interval(values: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
                     level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of the median, resampling the values (one per event) with replacement."""
+    """Percentile interval of the median, resampling the values (one per event) with replacement; NaN for
+    fewer than ``MIN_EVENTS_FOR_INTERVAL`` values (two values would give an interval of the two)."""
     values = np.asarray(values, dtype=np.float64)
-    if len(values) == 0:
+    if len(values) < MIN_EVENTS_FOR_INTERVAL:
         return math.nan, math.nan
     draws = np.random.default_rng(seed).integers(0, len(values), size=(n_boot, len(values)))
     medians = np.median(values[draws], axis=1)
@@ -269,7 +273,8 @@ def markdown_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The benchmark table as printed: medians with their intervals in one column."""
     shown = table.copy()
     shown["median Kagan (deg) [95 %]"] = [
-        "none" if not np.isfinite(m) else f"{m:.1f} [{lo:.1f}, {hi:.1f}]"
-        for m, (lo, hi) in zip(shown["median Kagan (deg)"], shown["95 % interval"])]
+        "none" if not np.isfinite(m) else f"{m:.1f} [{lo:.1f}, {hi:.1f}]" if np.isfinite(lo) else
+        f"{m:.1f} (on {n} events: too few for an interval)"
+        for m, (lo, hi), n in zip(shown["median Kagan (deg)"], shown["95 % interval"], shown["mechanisms"])]
     shown["mechanism fraction"] = shown["mechanism fraction"].map(lambda v: f"{v:.2f}")
     return shown.drop(columns=["median Kagan (deg)", "95 % interval"])

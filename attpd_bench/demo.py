@@ -279,9 +279,10 @@ def mechanisms_markdown(mechanisms: dict) -> str:
         if v is None or v["n_paired"] == 0:
             lines.append(f"- {region}: no event with a mechanism from both")
             continue
-        lines.append(f"- {region}: {v['median_difference_deg']:+.1f} deg [{v['low_deg']:+.1f}, "
-                     f"{v['high_deg']:+.1f}] on {v['n_paired']} events; PD closer on {v['a_closer']}, Ross on "
-                     f"{v['b_closer']}")
+        interval = (f"[{v['low_deg']:+.1f}, {v['high_deg']:+.1f}]" if np.isfinite(v["low_deg"]) else
+                    "(too few events for an interval)")
+        lines.append(f"- {region}: {v['median_difference_deg']:+.1f} deg {interval} on {v['n_paired']} events; PD "
+                     f"closer on {v['a_closer']}, Ross on {v['b_closer']}")
     return "\n".join(lines)
 
 

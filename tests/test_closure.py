@@ -102,6 +102,20 @@ def test_median_interval_resamples_events():
     paired = closure.paired(a, b, n_boot=200)
     assert paired["n_paired"] == 3 and paired["a_closer"] == 2 and paired["b_closer"] == 1
     assert paired["median_difference_deg"] == pytest.approx(-5.0)
+    assert np.isnan(paired["low_deg"]) and np.isnan(paired["high_deg"])  # 3 events: no interval
+
+
+def test_no_interval_from_a_handful_of_events():
+    """Issue 20: "21.5 [21.5, 21.5]" on 2 events is no interval; below the documented minimum the count is shown."""
+    assert all(np.isnan(closure.median_interval(np.array([21.5, 21.5]))))
+    assert all(np.isnan(closure.median_interval(np.arange(closure.MIN_EVENTS_FOR_INTERVAL - 1.0))))
+    assert all(np.isfinite(closure.median_interval(np.arange(closure.MIN_EVENTS_FOR_INTERVAL + 0.0))))
+    row = pd.DataFrame({"region": ["pnw"], "polarities": ["pd"], "events": [3], "mechanisms": [2],
+                        "mechanism fraction": [0.67], "median Kagan (deg)": [21.5],
+                        "95 % interval": [closure.median_interval(np.array([20.0, 23.0]))],
+                        "quality A/B/C/D": ["1/1/0/0"], "SKHASH s": [1.0]})
+    shown = closure.markdown_rows(row)["median Kagan (deg) [95 %]"].iloc[0]
+    assert shown == "21.5 (on 2 events: too few for an interval)"
 
 
 # ------------------------------------------------------------------------------------------ end to end

@@ -32,6 +32,7 @@ def test_train_command_logs_a_complete_run(stores, workdir):
     result = runner.invoke(app, ["train", "--model", "pd", "--store", str(store.path), "--epochs", "2",
                                  "--batch-size", "32", "--patience", "5", "--run-name", "smoke", "--seed", "1"])
     assert result.exit_code == 0, result.output
+    assert "━" not in result.output and "/step" not in result.output, result.output  # no Keras progress bar
     tracking.configure(None)
     assert mlflow.get_tracking_uri() == f"sqlite:///{workdir / 'mlflow.db'}" and (workdir / "mlflow.db").exists()
     runs = _runs("attpd/pnw")

@@ -10,6 +10,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
+import keras
+
 from attpd_bench.errors import ConfigError
 from attpd_bench.models.attention import SeqSelfAttention
 from attpd_bench.models.pd import build_pd
@@ -37,6 +39,10 @@ MODEL_SPECS = {
                     loss=("mse", "categorical_crossentropy"), monitor="val_loss"),
     "pd2d": ModelSpec("pd2d", build_pd2d, (400, 1, 1), "pd_model"),
 }
+# Keras' own progress bars ("1/1 ━━━━ 0s 149ms/step") would reach the console from calls the suite does not make
+# itself (MLflow predicts its input example when logging a model): the suite shows its own progress only
+keras.utils.disable_interactive_logging()
+
 ALIASES = {spec.original_name: name for name, spec in MODEL_SPECS.items()}
 MODEL_NAMES = tuple(MODEL_SPECS)
 CUSTOM_OBJECTS = {"SeqSelfAttention": SeqSelfAttention, "attpd>SeqSelfAttention": SeqSelfAttention}
