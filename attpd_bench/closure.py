@@ -109,13 +109,24 @@ def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = Non
     return Request(opened, polarities, out, split, meta, aligned, geometry, model)
 
 
-def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: int = 1024) -> Closure:
-    """Mechanisms of the request's events; SKHASH's input set and output stay in ``out/skhash`` (rerun by
-    hand: ``SKHASH out/skhash/control.txt``), the per-event table in ``out/mechanisms.csv``."""
+class NoPolarity(DataError):
+    """The source called no trace up or down (a single-class model): nothing for SKHASH."""
+
+
+def polarity_rows(request: Request, batch_size: int = 1024) -> pd.DataFrame:
+    """SKHASH's polarity rows of the request's source; :class:`NoPolarity` when there is none."""
     picks = skhash.polarity_table(request.meta, _weights(request, batch_size))
     if picks.empty:
-        raise DataError(f"{request.store.path}: no up or down polarity among the {len(request.meta)} "
-                        f"{request.split} traces ({request.polarities}): nothing for SKHASH")
+        raise NoPolarity(f"{request.store.path}: no up or down polarity among the {len(request.meta)} "
+                         f"{request.split} traces ({request.polarities}): nothing for SKHASH")
+    return picks
+
+
+def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: int = 1024,
+            picks: pd.DataFrame | None = None) -> Closure:
+    """Mechanisms of the request's events; SKHASH's input set and output stay in ``out/skhash`` (rerun by
+    hand: ``attpd skhash out/skhash/control.txt``), the per-event table in ``out/mechanisms.csv``."""
+    picks = polarity_rows(request, batch_size) if picks is None else picks
     start = time.perf_counter()
     geometry = request.geometry
     control = skhash.write_inputs(request.out / SKHASH_FOLDER, picks, geometry.stations, geometry.catalog,
@@ -220,6 +231,7 @@ def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> t
     from attpd_bench import plots, tracking
 
     store = request.store
+    picks = polarity_rows(request)  # before the run: a source with no up/down pick leaves no failed run
     tags = tracking.standard_tags(model=None, dataset=store.dataset, store_fingerprint=store.fingerprint,
                                   seed=seed, kind="mechanisms", polarities=request.polarities)
     with tracking.run(tracking.experiment_name("mechanisms", store.dataset),
@@ -227,7 +239,7 @@ def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> t
         log.log_params({"store": str(store.path), "polarities": request.polarities, "split": request.split,
                         "skhash_version": skhash.SKHASH_VERSION,
                         **{f"skhash_{k}": v for k, v in skhash.QUALITY_GATES.items()}})
-        closure = compute(request, n_boot=n_boot, seed=seed)
+        closure = compute(request, n_boot=n_boot, seed=seed, picks=picks)
         log.log_metrics({**closure.summary, "skhash_seconds": closure.seconds})
         log.log_artifacts(request.out / SKHASH_FOLDER, SKHASH_FOLDER)
         log.log_artifact(request.out / TABLE_FILE)
@@ -249,10 +261,16 @@ def compare_sources(store: PolarityStore, sources: dict[str, str], out: Path, *,
     SKHASH, one row each (events, mechanisms, median Kagan angle and its interval); and, when the labels
     ``pd`` and ``ross`` are both there, PD minus Ross paired by event."""
     rows, tables = [], {}
-    for label, polarities in sources.items():
-        request = prepare(store.path, polarities, Path(out) / label.replace(" ", "-"), split=split,
-                          n_boot=n_boot)
-        result = compute_and_log(request, n_boot=n_boot, seed=seed)[0]
+    for label, source in sources.items():
+        request = prepare(store.path, source, Path(out) / label.replace(" ", "-"), split=split, n_boot=n_boot)
+        try:
+            result = compute_and_log(request, n_boot=n_boot, seed=seed)[0]
+        except NoPolarity:  # a single-class model: a row that says so, the other sources still compared
+            rows.append({"region": store.dataset, "polarities": label, "events": 0, "mechanisms": 0,
+                         "mechanism fraction": math.nan, "median Kagan (deg)": math.nan,
+                         "95 % interval": (math.nan, math.nan), "quality A/B/C/D": "no up/down polarity",
+                         "SKHASH s": 0.0})
+            continue
         tables[label] = result.table
         s = result.summary
         rows.append({"region": store.dataset, "polarities": label, "events": s["n_events"],

@@ -54,6 +54,7 @@ print(json.dumps(table.tolist()))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("region", sorted(MODELS))
 def test_synthetic_rays_agree_with_skhash_takeoff_table(region, tmp_path):
     """The take-off angles the synthetic truth is made of are the ones SKHASH computes from the same model
@@ -145,6 +146,7 @@ def true_sign_run(region, tmp_path_factory):
     return work, result, runs
 
 
+@pytest.mark.slow
 def test_true_signs_close_the_loop(true_sign_run):
     """The issue's target on a small synthetic region, SKHASH's default gates: true signs give a mechanism for
     >= 80 % of the events with >= 8 polarities, median Kagan angle <= 15 degrees."""
@@ -159,6 +161,7 @@ def test_true_signs_close_the_loop(true_sign_run):
     assert {"strike", "dip", "rake", "quality", "azimuthal_gap", "n_polarities", "kagan_deg"} <= set(table)
 
 
+@pytest.mark.slow
 def test_skhash_sees_the_rays_of_the_truth_and_reruns_by_hand(true_sign_run, region, tmp_path):
     """SKHASH's take-off angles and azimuths (its polarity_info output) are the truth's; `SKHASH
     DIR/skhash/control.txt` run by hand from elsewhere gives the same mechanisms."""
@@ -184,6 +187,7 @@ def test_skhash_sees_the_rays_of_the_truth_and_reruns_by_hand(true_sign_run, reg
     assert (folder / skhash.MECHANISM_FILE).read_text() == before
 
 
+@pytest.mark.slow
 def test_mechanisms_run_is_recorded(true_sign_run):
     _, _, runs = true_sign_run
     assert len(runs) == 1
@@ -211,6 +215,7 @@ def _constant_up(tmp_path):
     return tmp_path / "up.keras"
 
 
+@pytest.mark.slow
 def test_predict_skhash_set_runs_in_skhash_as_written(region, tmp_path, monkeypatch):
     """`attpd predict --skhash-out DIR` on a synthetic store: SKHASH runs DIR/control.txt with its defaults, no
     hand-made file; every pick matches a station and an origin; weights are the probabilities."""
@@ -234,6 +239,7 @@ def test_predict_skhash_set_runs_in_skhash_as_written(region, tmp_path, monkeypa
     assert set(mechanisms["event_id"]) <= set(picks["event_id"])
 
 
+@pytest.mark.slow
 def test_skhash_set_from_the_users_files_where_the_data_has_no_coordinates(region, tmp_path, monkeypatch):
     """A published layout without coordinates (as real SCSN files): the error names the three files; given
     them (here written from the truth), the set is complete."""

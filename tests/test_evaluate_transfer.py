@@ -14,6 +14,8 @@ from attpd_bench.cli import app
 from attpd_bench.train import TrainConfig, fit
 from attpd_bench.transfer import run_transfer
 
+pytestmark = pytest.mark.slow  # trains models, runs the demo or SKHASH: `make test-fast` skips this file
+
 runner = CliRunner()
 
 

@@ -40,6 +40,7 @@ def test_strike_dip_rake_survive_the_round_trip_through_vectors():
     np.testing.assert_allclose(np.c_[s2, d2, r2], np.c_[s, d, r], atol=1e-9)
 
 
+@pytest.mark.slow
 def test_kagan_angle_agrees_with_skhash_mech_rotation():
     """SKHASH 1.1.5, run in its own environment (it pins numpy<2), on 300 random pairs."""
     from attpd_bench import skhash

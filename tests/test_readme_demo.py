@@ -22,6 +22,8 @@ from attpd_bench import registry, tracking
 from attpd_bench.cli import app
 from attpd_bench.tune import open_storage
 
+pytestmark = pytest.mark.slow  # trains models, runs the demo or SKHASH: `make test-fast` skips this file
+
 REGIONS = ("scsn", "pnw")
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

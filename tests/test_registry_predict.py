@@ -24,6 +24,8 @@ from attpd_bench.models import CUSTOM_OBJECTS, build_model
 from attpd_bench.train import TrainConfig, fit
 from tests.conftest import PG_URL, needs_postgres
 
+pytestmark = pytest.mark.slow  # trains models, runs the demo or SKHASH: `make test-fast` skips this file
+
 runner = CliRunner()
 
 

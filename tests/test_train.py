@@ -27,6 +27,7 @@ def _runs(experiment: str):
     return [] if exp is None else client.search_runs([exp.experiment_id])
 
 
+@pytest.mark.slow
 def test_train_command_logs_a_complete_run(stores, workdir):
     store = stores[("pnw", "native")]
     result = runner.invoke(app, ["train", "--model", "pd", "--store", str(store.path), "--epochs", "2",
@@ -51,8 +52,12 @@ def test_train_command_logs_a_complete_run(stores, workdir):
         history = client.get_metric_history(run.info.run_id, key)
         assert [m.step for m in history] == [1, 2], key  # epochs counted from 1, as in figures and console
     assert run.data.metrics["best_epoch"] in (1, 2) and run.data.metrics["epochs_run"] == 2
-    for key in ("dev_accuracy", "dev_macro_f1", "test_accuracy", "test_macro_f1", "test_sign_accuracy"):
+    for key in ("dev_accuracy", "dev_macro_f1", "test_accuracy", "test_macro_f1"):
         assert 0.0 <= run.data.metrics[key] <= 1.0, key
+    # sign accuracy is undefined (and said so) when 2 epochs on a tiny store call no trace up or down
+    assert 0.0 <= run.data.metrics.get("test_sign_accuracy", 0.0) <= 1.0
+    assert "test_sign_accuracy" in run.data.metrics or \
+        "sign_accuracy" in run.data.params.get("test_undefined_metrics", "")
     inputs = run.inputs.dataset_inputs
     assert len(inputs) == 1 and inputs[0].dataset.name == "pnw-store"
     assert inputs[0].dataset.digest == store.fingerprint[:16]
@@ -75,6 +80,7 @@ def test_train_command_logs_a_complete_run(stores, workdir):
     assert (workdir / "mlruns").exists()
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics(stores):
     store = stores[("pnw", "native")]
     config = TrainConfig(model="pd", epochs=2, batch_size=32, seed=4, hyperparameters={"lstm_units": 16})
@@ -86,6 +92,7 @@ def test_same_seed_same_metrics(stores):
     assert c.history != a.history
 
 
+@pytest.mark.slow
 def test_pd_beats_chance_on_a_synthetic_region(training_store):
     # small batches: BatchNormalization's moving statistics need a few hundred steps before inference works
     result = fit(training_store, TrainConfig(model="pd", epochs=6, batch_size=16, seed=0))
@@ -95,6 +102,7 @@ def test_pd_beats_chance_on_a_synthetic_region(training_store):
     assert scores.report["macro_f1"] > 0.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["ross", "pp", "pd2d"])
 def test_other_models_train(stores, model):
     result = fit(stores[("hinet", "native")], TrainConfig(model=model, epochs=1, batch_size=64))
@@ -138,6 +146,7 @@ def test_unreachable_tracking_uri(stores, workdir):
     assert "cannot reach the MLflow tracking store at 'http://127.0.0.1:9'" in result.output
 
 
+@pytest.mark.slow
 def test_dev_macro_f1_monitor_restores_the_best_epoch(training_store):
     """A study's objective works as the early-stopping monitor: computed every epoch, best epoch restored."""
     config = TrainConfig(model="pd", epochs=4, batch_size=32, patience=4, seed=0, monitor="val_macro_f1",
@@ -159,6 +168,7 @@ def test_unknown_monitor_is_an_error_before_training(stores, workdir):
     assert not (workdir / "mlflow.db").exists()
 
 
+@pytest.mark.slow
 def test_store_path_is_logged_absolute_and_promote_works_from_elsewhere(stores, workdir, tmp_path):
     import os
     import shutil

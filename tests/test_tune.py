@@ -23,6 +23,8 @@ from attpd_bench.errors import ConfigError
 from attpd_bench.tune import load_study_spec, open_storage, optimize
 from tests.conftest import PG_URL, needs_postgres
 
+pytestmark = pytest.mark.slow  # trains models, runs the demo or SKHASH: `make test-fast` skips this file
+
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -52,6 +52,7 @@ EVENT_MARGIN = 0.15  # epicentres keep this fraction of the region's width from 
 NEAREST_SHARE = 25  # per cent of an event's picks at its nearest stations (the rest drawn, favouring near)
 BOREHOLE_NOISE_REDUCTION_DB = 10.0  # boreholes of >= 100 m are 3-20 dB quieter above 5-10 Hz
 NEAR_SURFACE_VP_M_S = 2500.0  # above a borehole sensor: its surface ghost arrives 2h/Vp (0.08-0.16 s) later
+PICKS_PER_MAGNITUDE, MAX_PICKS_GROWTH = 0.5, 3.0  # picks per event x 10^(0.5 (M - Mmin)), at most x 3
 CANDIDATE_FACTOR = 2  # stations drawn per wanted pick; the profile's count is kept among those that detect P
 DETECTION_SNR_DB = 6.0  # P peak / noise RMS of 2: below it no analyst or picker would have picked P
 REVERBERATION_LEVEL = 0.25  # std of the early discrete reverberations, relative to a unit direct spike
@@ -104,7 +105,7 @@ PROFILES: dict[str, RegionProfile] = {
                          depth_km=(5, 15), magnitude=(1.0, 4.0), rake_deg=(-90, 30), picks_per_event=(18, 40),
                          max_distance_km=120, near_km=20, stress_drop_mpa=4.0, q=300, kappa_s=0.02,
                          noise_level=(2.5, 3.0), borehole=False, short_period_fraction=0.0, coda_level=0.3,
-                         coda_decay_s=3.0, jitter_samples=(1.5, 6.0), clarity_up=54.0, clarity_down=18.0,
+                         coda_decay_s=3.0, jitter_samples=(1.5, 6.0), clarity_up=70.0, clarity_down=29.0,
                          impulsive_clarity=30.0, label_error_rate=0.02, reversed_station_rate=0.01,
                          trace_samples=(12000,), p_sample=(1000, 4000), years=(2005, 2020)),
     # Hi-net, Japan: ~800 borehole (>= 100 m) 1 Hz geophones at ~20 km spacing (Obara et al. 2005), low noise,
@@ -125,7 +126,7 @@ PROFILES: dict[str, RegionProfile] = {
                           depth_km=(2, 15), magnitude=(1.0, 3.5), rake_deg=(180, 25), picks_per_event=(20, 40),
                           max_distance_km=120, near_km=25, stress_drop_mpa=1.5, q=250, kappa_s=0.02,
                           noise_level=(3.0, 3.0), borehole=False, short_period_fraction=0.5, coda_level=0.3,
-                          coda_decay_s=3.0, jitter_samples=(1.5, 5.0), clarity_up=6.3, clarity_down=33.0,
+                          coda_decay_s=3.0, jitter_samples=(1.5, 5.0), clarity_up=8.0, clarity_down=41.0,
                           impulsive_clarity=30.0, label_error_rate=0.02, reversed_station_rate=0.01,
                           trace_samples=(600,), p_sample=(STORE_P_SAMPLE, STORE_P_SAMPLE), years=(2000, 2017)),
     # PNW, Pacific Northwest (PNSN, ~300 stations): ComCat, mixed mechanisms, strong microseisms near the coast
@@ -134,7 +135,7 @@ PROFILES: dict[str, RegionProfile] = {
                          depth_km=(3, 40), magnitude=(1.0, 4.0), rake_deg=(0, 90), picks_per_event=(16, 34),
                          max_distance_km=150, near_km=20, stress_drop_mpa=4.0, q=250, kappa_s=0.025,
                          noise_level=(3.0, 3.0), borehole=False, short_period_fraction=0.0, coda_level=0.3,
-                         coda_decay_s=2.5, jitter_samples=(1.5, 6.0), clarity_up=1.6, clarity_down=2.8,
+                         coda_decay_s=2.5, jitter_samples=(1.5, 6.0), clarity_up=1.9, clarity_down=2.9,
                          impulsive_clarity=30.0, label_error_rate=0.02, reversed_station_rate=0.015,
                          trace_samples=(15001,), p_sample=(4800, 5200), years=(2002, 2022)),
 }
@@ -209,7 +210,10 @@ def make_catalogue(profile: RegionProfile, n_events: int, rng: np.random.Generat
         candidates = np.flatnonzero(dist <= p.max_distance_km)
         if len(candidates) == 0:
             candidates = np.argsort(dist)[:1]
-        wanted = int(rng.integers(p.picks_per_event[0], p.picks_per_event[1] + 1))
+        # larger events are recorded, picked and labelled at more stations (their P is detected farther out):
+        # the published sets hold far more traces of an M4 than of an M1.5 event
+        growth = min(10 ** (PICKS_PER_MAGNITUDE * (e.magnitude - p.magnitude[0])), MAX_PICKS_GROWTH)
+        wanted = int(round(rng.integers(p.picks_per_event[0], p.picks_per_event[1] + 1) * growth))
         n_picks = min(CANDIDATE_FACTOR * wanted, len(candidates))
         by_distance = candidates[np.argsort(dist[candidates])]
         n_nearest = NEAREST_SHARE * wanted // 100 + 1
