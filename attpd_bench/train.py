@@ -174,7 +174,8 @@ def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] 
         if dev_metrics_each_epoch:
             dev = (np.concatenate([x.numpy() for x, _ in dev_ds]), store.labels("dev"))
         epochs = _Epochs(config.epochs, list(on_epoch), update, dev)
-        model.fit(train_ds, validation_data=dev_ds, epochs=config.epochs, verbose=0,
+        model.fit(train_ds, validation_data=dev_ds, epochs=config.epochs, verbose=0, shuffle=False,  # the data set
+                  # shuffles itself, by the seed
                   callbacks=[epochs, stopper, *callbacks])
     best = stopper.best_epoch if stopper.best_weights is not None else len(epochs.history.get("loss", [])) - 1
     return FitResult(model, epochs.history, int(best), len(epochs.history.get("loss", [])),

@@ -22,6 +22,8 @@ import demo_skill  # noqa: E402
 import memory_large  # noqa: E402
 import predict_throughput  # noqa: E402
 import prepare_speed  # noqa: E402
+import real_data  # noqa: E402
+import realism  # noqa: E402
 import scaling  # noqa: E402
 import train_throughput  # noqa: E402
 import tune_pruning  # noqa: E402
@@ -58,6 +60,11 @@ def main(quick: bool) -> None:
          "`python benchmarks/demo_skill.py`" + (" --quick" if quick else ""), lambda: demo_skill.run(quick)),
         ("Closure: polarities to focal mechanisms (SKHASH), true signs, analyst labels, PD and Ross",
          "`python benchmarks/closure.py`" + (" --quick" if quick else ""), lambda: closure.run(quick)),
+        ("Realism: real Hi-net windows beside the generator's", "`python benchmarks/realism.py`",
+         lambda: realism.run(60 if quick else 150)),
+        ("Real data: the demo's champions on real recordings, and predict's throughput from files",
+         "`python benchmarks/real_data.py`" + (" --files 1000" if quick else ""),
+         lambda: real_data.run(files=(1000,) if quick else (1000, 10000))),
     ]
     out = ["# Benchmark results", "", f"Measured {machine()}.", ""]
     for title, command, fn in sections:

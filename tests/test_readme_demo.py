@@ -84,7 +84,7 @@ def tiny_demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     elsewhere = root / "users-server.db"
     # two regions, big enough that PNW's models pass the promotion gate and an SCSN one does not (both paths)
-    size = dataclasses.replace(SIZES["quick"], n_events=30, trials=1, epochs=2, n_boot=100,
+    size = dataclasses.replace(SIZES["quick"], n_events=24, trials=1, epochs=2, n_boot=100,
                                regions=REGIONS)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{elsewhere}")

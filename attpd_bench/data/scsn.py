@@ -61,7 +61,7 @@ class ScsnReader(RawReader):
                 y = h5["Y"][:].astype(np.int64).ravel()
                 sncls = np.char.decode(h5["sncls"][:].astype("S"), "ascii", "replace").astype(str)
                 # NET.STA.CHA (a fourth part would be NET.STA.LOC.CHA: the location is then the third)
-                parts = pd.Series(sncls).str.split(".", expand=True).reindex(columns=[0, 1, 2, 3]).fillna("")
+                parts = pd.Series(sncls).str.split(".", expand=True).reindex(columns=[0, 1, 2, 3]).astype(object).fillna("")
                 four = parts[3] != ""
                 frames.append(pd.DataFrame({
                     "name": [f"{path.stem}${i}" for i in range(n)], "y": y, "evid": h5["evids"][:].astype(str),
