@@ -468,8 +468,12 @@ def predict(
     if quakeml_out is not None and (waveforms is None or picks is None):
         raise ConfigError("--quakeml-out needs --waveforms and --picks (the picks it writes back)")
     tracking.configure(tracking_uri)
+    from attpd_bench import registry
+
+    provenance = registry.resolve(model_uri)  # the version an alias points to now, kept with the run
     with progress("predict") as update:
-        report = predict_and_log(model_uri, source, output, dataset=dataset, batch_size=batch_size,
+        report = predict_and_log(model_uri, source, output, provenance=provenance, dataset=dataset,
+                                 batch_size=batch_size,
                                  skhash_out=skhash_out, quakeml_out=quakeml_out, min_probability=min_probability,
                                  overwrite=overwrite, stations=stations, catalog=catalog,
                                  velocity_model=velocity_model, on_chunk=update)
@@ -541,6 +545,9 @@ def mechanisms(
     tracking.configure(tracking_uri)
     request = closure.prepare(store, polarities, out, truth=truth, split=split, stations=stations,
                               catalog=catalog, velocity_model=velocity_model, n_boot=n_boot)
+    from attpd_bench import registry
+
+    request.provenance = registry.resolve(polarities)  # the version an alias points to now, kept with the run
     with console.status("polarities -> SKHASH -> mechanisms"):
         result, run_id = closure.compute_and_log(request, n_boot=n_boot, seed=seed)
     table = Table("field", "value", title=f"mechanisms of {store} ({polarities}, {split})")

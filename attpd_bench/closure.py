@@ -54,6 +54,7 @@ class Request:
     truth: pd.DataFrame | None  # aligned with meta
     geometry: skhash.Geometry
     model: object = None
+    provenance: dict = field(default_factory=dict)  # what a registered model URI resolved to
 
 
 def check_polarity_source(polarities: str) -> None:
@@ -233,7 +234,8 @@ def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> t
     store = request.store
     picks = polarity_rows(request)  # before the run: a source with no up/down pick leaves no failed run
     tags = tracking.standard_tags(model=None, dataset=store.dataset, store_fingerprint=store.fingerprint,
-                                  seed=seed, kind="mechanisms", polarities=request.polarities)
+                                  seed=seed, kind="mechanisms", polarities=request.polarities,
+                                  **{k: v for k, v in request.provenance.items() if k != "model_uri"})
     with tracking.run(tracking.experiment_name("mechanisms", store.dataset),
                       f"mechanisms-{_short(request.polarities)}", tags, active=False) as log:
         log.log_params({"store": str(store.path), "polarities": request.polarities, "split": request.split,

@@ -25,7 +25,9 @@ need ~450 steps to forget their initial values, and until then the dev predictio
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ from attpd_bench import tune as T
 from attpd_bench.console import console
 from attpd_bench.data.prepare import prepare_store
 from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
-from attpd_bench.data.synth import REGIONS, TRUTH_FILE, write_region
+from attpd_bench.data.synth import PROFILES, REGIONS, SYNTH_MARKER, TRUTH_FILE, write_region
 from attpd_bench.evaluate import evaluate_model, load_model
 from attpd_bench.models.first_motion import FIRST_MOTION
 from attpd_bench.predict import predict_and_log
@@ -211,7 +213,19 @@ def real_data_pickers(regions: list[str]) -> dict[str, str]:
 
 def synthetic_store(region: str, n_events: int, raw: Path, store_path: Path, *, region_seed: int,
                     split_seed: int) -> PolarityStore:
-    """A synthetic region and its store, each made only if missing (a rerun reuses them)."""
+    """A synthetic region and its store, each made only if missing (a rerun reuses them), and remade when the
+    region on disk is not the one asked for (another size, seed or generator profile)."""
+    marker = raw / SYNTH_MARKER
+    if marker.exists():
+        made = json.loads(marker.read_text())
+        wanted = {"n_events": n_events, "seed": region_seed,
+                  "profile": json.loads(json.dumps(dataclasses.asdict(PROFILES[region])))}
+        if any(made.get(key) != value for key, value in wanted.items()):
+            console.print(f"{raw}: holds {made.get('n_events')} events of seed {made.get('seed')} (or another "
+                          f"generator), not {n_events} of seed {region_seed}: making it and its store again")
+            shutil.rmtree(raw)  # both carry the suite's markers: the demo made them
+            if (store_path / MANIFEST_FILE).exists():
+                shutil.rmtree(store_path)
     if not (raw / TRUTH_FILE).exists():
         write_region(region, n_events, raw, seed=region_seed)
     if (store_path / MANIFEST_FILE).exists():

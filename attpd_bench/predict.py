@@ -245,9 +245,10 @@ def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None
 
 
 def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bool = False,
-                    **options) -> PredictReport:
+                    provenance: dict | None = None, **options) -> PredictReport:
     """:func:`predict_to_file` with the model loaded from ``model_uri``, recorded as a run in ``attpd/predict``;
-    the request is checked once, first (:func:`check_request`), so a bad one leaves no run and no file."""
+    the request is checked once, first (:func:`check_request`), so a bad one leaves no run and no file.
+    ``provenance`` (:func:`registry.resolve`): the version a registered model's alias pointed to, as tags."""
     from attpd_bench import tracking
     from attpd_bench.evaluate import load_model
 
@@ -255,7 +256,8 @@ def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bo
     geometry = check_request(source, output, overwrite=overwrite, **request)  # before any run
     model = load_model(model_uri)
     tags = tracking.standard_tags(model=None, dataset=options.get("dataset"), store_fingerprint=None, seed=None,
-                                  kind="prediction", predicted_model_uri=model_uri)
+                                  kind="prediction", predicted_model_uri=model_uri,
+                                  **{k: v for k, v in (provenance or {}).items() if k != "model_uri"})
     with tracking.run(tracking.experiment_name("predict"), None, tags) as log:
         log.log_params({"model_uri": model_uri, "input": str(source), "output": str(output)})
         report = _predict(model, source, output, geometry, {**request, "model_uri": model_uri}, **run_options)

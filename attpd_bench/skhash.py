@@ -24,6 +24,7 @@ from attpd_bench.errors import ConfigError, DataError
 
 SKHASH_VERSION = "1.1.5"
 COMPLETE = ".attpd-complete"  # written last into the environment
+BUILDING = ".attpd-building"  # written first: a folder holding it (and not COMPLETE) is our interrupted build
 
 
 def home() -> Path:
@@ -41,14 +42,21 @@ def python() -> Path:
     with open(venv.parent / f"{venv.name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / COMPLETE).is_file():
-            shutil.rmtree(venv, ignore_errors=True)  # a build that was interrupted
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
-            pip = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", f"SKHASH=={SKHASH_VERSION}"],
-                                 capture_output=True, text=True)
-            if pip.returncode != 0:
-                shutil.rmtree(venv, ignore_errors=True)
-                raise ConfigError(f"cannot install SKHASH {SKHASH_VERSION} into {venv}: "
-                                  f"{(pip.stderr.strip().splitlines() or ['pip failed'])[-1][:300]}")
+            if venv.exists() and any(venv.iterdir()) and not (venv / BUILDING).is_file():
+                raise ConfigError(f"{venv}: ATTPD_SKHASH_HOME names a folder the suite did not make (no {COMPLETE}); "
+                                  f"refusing to replace it: point ATTPD_SKHASH_HOME at a new folder")
+            shutil.rmtree(venv, ignore_errors=True)  # a build of ours that was interrupted
+            venv.mkdir(parents=True)
+            (venv / BUILDING).write_text(SKHASH_VERSION)
+            for command in ([sys.executable, "-m", "venv", "--clear", str(venv)],
+                            [str(venv / "bin" / "pip"), "install", "--quiet", f"SKHASH=={SKHASH_VERSION}"]):
+                done = subprocess.run(command, capture_output=True, text=True)
+                if done.returncode != 0:
+                    shutil.rmtree(venv, ignore_errors=True)
+                    raise ConfigError(f"cannot build SKHASH {SKHASH_VERSION}'s environment in {venv}: `"
+                                      f"{' '.join(command[-3:])}` failed: "
+                                      f"{(done.stderr.strip().splitlines() or ['no message'])[-1][:300]}")
+                (venv / BUILDING).write_text(SKHASH_VERSION)  # venv --clear empties the folder
             (venv / COMPLETE).write_text(SKHASH_VERSION)
     return venv / "bin" / "python"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from mlflow.tracking import MlflowClient
 
 from attpd_bench import tracking, tune
@@ -56,3 +57,29 @@ def test_tuning_workers_get_the_storage_through_their_environment(monkeypatch):
     for argv, env in started:
         assert not any(SECRET in a or "pw@" in a for a in argv), argv
         assert env[tune.STORAGE_ENV] == URL and env["MLFLOW_TRACKING_URI"] == "http://bob:pw@host"
+
+
+def test_a_prediction_run_names_the_version_its_alias_pointed_to(stores, workdir):
+    """Issue 20, item 10: once the alias moves, `models:/...@champion` no longer says what was used; the run
+    also records the resolved version and its training run."""
+    from typer.testing import CliRunner
+
+    from attpd_bench.cli import app
+    from attpd_bench.models import CUSTOM_OBJECTS, build_model
+
+    tracking.configure(None)
+    with tracking.run("attpd/pnw", "champion", {"kind": "training", "model": "ross"}) as log:
+        model_uri = tracking.log_keras_model(build_model("ross"), np.zeros((2, 400, 1), dtype=np.float32),
+                                             CUSTOM_OBJECTS)
+        run_id = log.run_id
+    client = MlflowClient()
+    client.create_registered_model("attpd-ross-pnw")
+    version = client.create_model_version("attpd-ross-pnw", model_uri, run_id=run_id)
+    client.set_registered_model_alias("attpd-ross-pnw", "champion", version.version)
+    result = CliRunner().invoke(app, ["predict", "--model-uri", "models:/attpd-ross-pnw@champion", "--input",
+                                      str(stores[("pnw", "native")].path), "--output", "p.csv"])
+    assert result.exit_code == 0, result.output
+    predict_run = client.search_runs([client.get_experiment_by_name("attpd/predict").experiment_id])[0]
+    tags = predict_run.data.tags
+    assert tags["resolved_model_uri"] == f"models:/attpd-ross-pnw/{version.version}"
+    assert tags["model_version"] == str(version.version) and tags["model_run_id"] == run_id

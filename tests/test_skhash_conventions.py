@@ -1,0 +1,49 @@
+"""SKHASH's side of the conventions (issue 20): the sign of every polarity that reaches its file, and a folder
+the suite did not make is never deleted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attpd_bench import skhash
+from attpd_bench.data.labels import DOWN, UNKNOWN, UP
+from attpd_bench.errors import ConfigError
+
+
+def test_store_labels_reach_skhash_as_plus_for_up_and_minus_for_down():
+    """Store label -> SKHASH weight: up +1, down -1, unknown dropped (a swap anywhere here inverts every
+    mechanism the analyst closure computes)."""
+    labels = np.array([UP, DOWN, UNKNOWN, UP])
+    assert skhash.label_weights(labels).tolist() == [1.0, -1.0, 0.0, 1.0]
+    meta = pd.DataFrame({"source_id": ["e1"] * 4, "station_network_code": "XX", "station_code": list("ABCD"),
+                         "station_location_code": "--", "station_channel_code": "HHZ"})
+    rows = skhash.polarity_table(meta, skhash.label_weights(labels))
+    assert rows["station"].tolist() == ["A", "B", "D"] and rows["p_polarity"].tolist() == [1.0, -1.0, 1.0]
+    probabilities = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.6, 0.3, 0.1]])
+    weights = skhash.model_weights(probabilities)
+    assert weights.tolist() == pytest.approx([0.9, -0.8, 0.0, 0.6])
+
+
+def test_a_skhash_home_the_suite_did_not_make_is_refused_not_deleted(tmp_path, monkeypatch):
+    home = tmp_path / "my-env"
+    home.mkdir()
+    (home / "thesis.tex").write_text("four years")
+    monkeypatch.setenv("ATTPD_SKHASH_HOME", str(home))
+    with pytest.raises(ConfigError, match="did not make"):
+        skhash.python()
+    assert (home / "thesis.tex").read_text() == "four years"
+
+
+def test_a_demo_rerun_remakes_a_region_of_another_size(tmp_path):
+    """Issue 20, item 9: `attpd demo --n-events 200` in a workdir of 100-event regions must not score the old
+    ones; the region and its store are made again."""
+    from attpd_bench.demo import synthetic_store
+
+    first = synthetic_store("hinet", 3, tmp_path / "raw", tmp_path / "store", region_seed=1, split_seed=0)
+    again = synthetic_store("hinet", 3, tmp_path / "raw", tmp_path / "store", region_seed=1, split_seed=0)
+    assert again.fingerprint == first.fingerprint  # reused
+    bigger = synthetic_store("hinet", 5, tmp_path / "raw", tmp_path / "store", region_seed=1, split_seed=0)
+    truth = pd.read_csv(tmp_path / "raw" / "truth.csv")
+    assert truth["event_id"].nunique() == 5 and bigger.fingerprint != first.fingerprint
