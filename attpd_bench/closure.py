@@ -286,7 +286,21 @@ def compare_sources(store: PolarityStore, sources: dict[str, str], out: Path, *,
     ross_label = next((k for k in tables if k.startswith("ross")), None)
     versus = paired(tables[pd_label], tables[ross_label], n_boot=n_boot, seed=seed) \
         if pd_label and ross_label else None
-    return pd.DataFrame(rows), versus
+    frame = pd.DataFrame(rows)
+    shared = shared_events(tables)
+    frame["median Kagan on shared events (deg)"] = [
+        float(tables[label].set_index("event_id").loc[shared, "kagan_deg"].median())
+        if label in tables and len(shared) and "kagan_deg" in tables[label] else math.nan
+        for label in frame["polarities"]]
+    frame["shared events"] = len(shared)
+    return frame, versus
+
+
+def shared_events(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """The eligible events every source turned into a mechanism: the only fair ground to rank sources on
+    (a source that solves fewer, easier events would otherwise look better)."""
+    solved = [set(t.loc[t["eligible"] & t["has_mechanism"], "event_id"]) for t in tables.values()]
+    return sorted(set.intersection(*solved)) if solved else []
 
 
 def markdown_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -297,4 +311,10 @@ def markdown_rows(table: pd.DataFrame) -> pd.DataFrame:
         f"{m:.1f} (on {n} events: too few for an interval)"
         for m, (lo, hi), n in zip(shown["median Kagan (deg)"], shown["95 % interval"], shown["mechanisms"])]
     shown["mechanism fraction"] = shown["mechanism fraction"].map(lambda v: f"{v:.2f}")
+    if "median Kagan on shared events (deg)" in shown:
+        shown["median Kagan on shared events (deg)"] = [
+            "none" if not np.isfinite(v) else f"{v:.1f} (n={n})"
+            for v, n in zip(shown["median Kagan on shared events (deg)"], shown["shared events"])]
+        shown = shown.drop(columns=["shared events"])
+    shown = shown.rename(columns={"median Kagan (deg) [95 %]": "median Kagan, own events (deg) [95 %]"})
     return shown.drop(columns=["median Kagan (deg)", "95 % interval"])

@@ -60,7 +60,8 @@ def run(quick: bool = False, demo_workdir: Path | None = None) -> str:
                 f"{versus['high_deg']:+.1f}] on {versus['n_paired']} events with a mechanism from both; PD "
                 f"closer on {versus['a_closer']}, Ross on {versus['b_closer']} ({minutes:.1f} min for the region)")
     headers = ["region", "events scored", "polarities", "events >= 8 pol.", "mechanisms", "fraction",
-               "quality A/B/C/D", "SKHASH s", "median Kagan deg [95 %]"]
+               "quality A/B/C/D", "SKHASH s", "median Kagan on shared events (deg)", "median Kagan, own events (deg) "
+               "[95 %]"]
     verdict = ("Targets (true signs >= 80 % and <= 15 deg, analyst <= 25 deg): "
                + ("met" if not misses else "missed by " + ", ".join(misses)))
     return "\n".join([markdown_table(headers, rows), "", *versus_lines, "", verdict])

@@ -115,7 +115,7 @@ def test_no_interval_from_a_handful_of_events():
                         "mechanism fraction": [0.67], "median Kagan (deg)": [21.5],
                         "95 % interval": [closure.median_interval(np.array([20.0, 23.0]))],
                         "quality A/B/C/D": ["1/1/0/0"], "SKHASH s": [1.0]})
-    shown = closure.markdown_rows(row)["median Kagan (deg) [95 %]"].iloc[0]
+    shown = closure.markdown_rows(row)["median Kagan, own events (deg) [95 %]"].iloc[0]
     assert shown == "21.5 (on 2 events: too few for an interval)"
 
 
@@ -276,3 +276,15 @@ def test_skhash_set_from_the_users_files_where_the_data_has_no_coordinates(regio
     assert accepted.exit_code == 0, accepted.output
     assert (tmp_path / "skh" / "velocity_model.txt").read_text() == (tmp_path / "vm.txt").read_text()
     skhash.run(tmp_path / "skh" / "control.txt")
+
+
+def test_sources_are_ranked_on_the_events_they_share():
+    """Issue 20, item 1: a source that solves only easy events must not look better than one that solves them
+    all; the shared-events median compares like with like."""
+    base = pd.DataFrame({"event_id": list("abcd"), "eligible": True, "has_mechanism": True,
+                         "kagan_deg": [10.0, 12.0, 40.0, 50.0]})
+    picky = base.assign(has_mechanism=[True, True, False, False], kagan_deg=[11.0, 13.0, np.nan, np.nan])
+    assert closure.shared_events({"true": base, "analyst": picky}) == ["a", "b"]
+    shared = closure.shared_events({"true": base, "analyst": picky})
+    assert base.set_index("event_id").loc[shared, "kagan_deg"].median() < \
+        picky.set_index("event_id").loc[shared, "kagan_deg"].median()
