@@ -125,3 +125,19 @@ def test_first_motion_baseline_reads_sign_and_abstains_on_noise():
     assert probs.shape == (3, 3) and np.allclose(probs.sum(axis=1), 1)
     assert probs.argmax(axis=1).tolist() == [0, 1, 2]
     assert probs[0, 0] > 0.9 and probs[1, 1] > 0.9
+
+
+def test_first_motion_baseline_through_evaluate_and_transfer(stores, workdir):
+    """`first-motion` is a model wherever a model URI is taken: evaluate scores it like any model, and a
+    transfer row of it needs no training (the same scores from every source)."""
+    from attpd_bench.evaluate import evaluate_model, load_model
+    from attpd_bench.train import TrainConfig
+    from attpd_bench.transfer import run_transfer
+
+    store = stores[("hinet", "native")]
+    evaluation = evaluate_model(load_model("first-motion"), store, "test", n_boot=50)
+    assert evaluation.report["sign_accuracy"] > 0.85 and evaluation.report["sign_coverage"] > 0.5
+    result = run_transfer(["first-motion"], {"hinet": store, "pnw": stores[("pnw", "native")]},
+                          TrainConfig(epochs=1), n_boot=20)
+    matrix = result.matrices["first-motion"]["macro_f1"]
+    assert (matrix.loc["hinet"] == matrix.loc["pnw"]).all() and result.training_runs[("first-motion", "hinet")] == ""
