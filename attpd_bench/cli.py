@@ -335,6 +335,9 @@ def tune(
     worker_index: Annotated[int, typer.Option(help="Distinct per host when several hosts join one study "
                                                    "(0, 1, ...): keeps their samplers, and those of their "
                                                    "--workers, from proposing the same trials.")] = 0,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial [the study file's].")] = None,
+    patience: Annotated[Optional[int], typer.Option(help="Early-stopping patience per trial [the study "
+                                                         "file's].")] = None,
     tracking_uri: TrackingUri = None,
 ):
     """Run an Optuna study (`<dataset>-<model>`): every trial a child MLflow run of the study's parent run."""
@@ -342,11 +345,11 @@ def tune(
         return
     _run_command("tune", _tune, study=study, model=model, store=store, n_trials=n_trials, timeout=timeout,
                  workers=workers, storage=storage, seed=seed, refit=refit, study_name=study_name,
-                 worker_index=worker_index, tracking_uri=tracking_uri)
+                 worker_index=worker_index, epochs=epochs, patience=patience, tracking_uri=tracking_uri)
 
 
 def _tune(study, model, store, n_trials, timeout, workers, storage, seed, refit, study_name, worker_index,
-          tracking_uri):
+          epochs, patience, tracking_uri):
     from attpd_bench import tracking
     from attpd_bench import tune as T
     from attpd_bench.data.store import PolarityStore
@@ -355,6 +358,11 @@ def _tune(study, model, store, n_trials, timeout, workers, storage, seed, refit,
     if study is None or store is None:
         raise ConfigError("attpd tune needs --study and --store (or use `attpd tune show`)")
     spec = dataclasses.replace(T.load_study_spec(study), name=study_name)
+    for option, key, value in (("--epochs", "epochs", epochs), ("--patience", "patience", patience)):
+        if value is not None:  # a scaled-down study without editing its file; logged with every trial's params
+            if value < (1 if key == "epochs" else 0):
+                raise ConfigError(f"{option} must be at least {1 if key == 'epochs' else 0}, got {value}")
+            spec = dataclasses.replace(spec, training={**spec.training, key: value})
     opened = PolarityStore(store)
     uri = tracking.configure(tracking_uri)
     result = T.tune(spec, model, opened, uri, storage=storage, n_trials=n_trials, timeout=timeout,
@@ -362,8 +370,9 @@ def _tune(study, model, store, n_trials, timeout, workers, storage, seed, refit,
     if result.summary is not None:
         _print_study(result.summary)
     if result.refit is not None:
-        console.print(f"refit run {result.refit.run_id}: dev macro-F1 {result.refit.dev.report['macro_f1']:.4f}, "
-                      f"best epoch {result.refit.fit.best_epoch + 1}, model {result.refit.model_uri}")
+        console.print(f"refit run {result.refit.run_id}: dev macro-F1 {result.refit.dev.report['macro_f1']:.4f} "
+                      f"(chose the trial and the epoch), test macro-F1 {result.refit.test.report['macro_f1']:.4f} "
+                      f"(chose nothing), best epoch {result.refit.fit.best_epoch + 1}, model {result.refit.model_uri}")
 
 
 @command(tune_app, "show")

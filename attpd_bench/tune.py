@@ -487,7 +487,9 @@ def tune(spec: StudySpec, model: str, store: PolarityStore, tracking_uri: str, *
     if workers > 1:
         # the study, the MLflow database and the parent run exist before any worker starts
         open_study(spec, model, store, open_storage(storage))
-        args = ["--study", str(spec.path), "--model", model, "--store", str(store.path), "--seed", str(seed)]
+        args = ["--study", str(spec.path), "--model", model, "--store", str(store.path), "--seed", str(seed),
+                "--epochs", str(spec.training.get("epochs", 20)),
+                "--patience", str(spec.training.get("patience", 5))]
         args += ["--study-name", spec.name] if spec.name else []
         args += ["--timeout", str(timeout)] if timeout else []
         # the URIs (which may carry passwords) go through the environment, never a process list

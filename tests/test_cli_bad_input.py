@@ -176,6 +176,9 @@ CASES = [
      ["bad_study.toml", "patience_x"]),
     ("zero workers", ["tune", "--study", str(Path(__file__).resolve().parent.parent / "studies" / "pnw.toml"),
                       "--model", "pd", "--store", S, "--workers", "0"], ["--workers"]),
+    ("a study of zero epochs", ["tune", "--study", str(Path(__file__).resolve().parent.parent / "studies" /
+                                                       "pnw.toml"), "--model", "pd", "--store", S, "--epochs", "0"],
+     ["--epochs"]),
     ("transfer store without a name", ["transfer", "--store", S], [S, "NAME=PATH"]),
     ("import a non-HDF5 file", ["import-h5", "--file", "fake.h5", "--model", "pd", "--dataset", "pnw"],
      ["fake.h5"]),
