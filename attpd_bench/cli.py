@@ -249,6 +249,10 @@ def evaluate(
     for name, row in zip(("up", "down", "unknown"), evaluation.report["confusion"]):
         cm.add_row(name, *map(str, row))
     console.print(cm)
+    snr = Table("SNR (dB)", "traces", "accuracy", title="accuracy by SNR")
+    for row in evaluation.by_snr:
+        snr.add_row(row["snr_bin"], str(row["n"]), _fmt(row["accuracy"]))
+    console.print(snr)
     if evaluation.report["undefined"]:
         console.print("undefined (no trace to divide by): " + ", ".join(evaluation.report["undefined"]))
     console.print(f"logged as run {run_id}")

@@ -141,3 +141,17 @@ def test_first_motion_baseline_through_evaluate_and_transfer(stores, workdir):
                           TrainConfig(epochs=1), n_boot=20)
     matrix = result.matrices["first-motion"]["macro_f1"]
     assert (matrix.loc["hinet"] == matrix.loc["pnw"]).all() and result.training_runs[("first-motion", "hinet")] == ""
+
+
+def test_evaluate_prints_accuracy_by_snr_bin(stores, workdir):
+    """Issue 23, item 7: the README says `attpd evaluate` prints accuracy by SNR bin; it does (INSTANCE carries
+    an SNR per trace)."""
+    from typer.testing import CliRunner
+
+    from attpd_bench.cli import app
+
+    store = stores[("ins", "native")]
+    result = CliRunner().invoke(app, ["evaluate", "--model-uri", "first-motion", "--store", str(store.path),
+                                      "--n-boot", "20"])
+    assert result.exit_code == 0, result.output
+    assert "accuracy by SNR" in result.output and "[30, inf)" in result.output
