@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from attpd_bench import closure, skhash, tracking
 from attpd_bench.cli import app
 from attpd_bench.data.prepare import prepare_store
-from attpd_bench.data.synth import write_region
+from attpd_bench.data.synth import PROFILES, write_region
 from attpd_bench.data.velocity import MODELS, VelocityModel
 from attpd_bench.mechanisms import auxiliary_plane
 from attpd_bench.models import build_model
@@ -48,7 +48,7 @@ import json, sys
 import numpy as np, pandas as pd
 from SKHASH.functions import fun
 vm = pd.read_csv(sys.argv[1], names=["depth", "vp"], comment="#").values
-deptab, delttab = np.arange(0, 40, 3.0), np.arange(0, 202, 2.0)
+deptab, delttab = np.arange(0, 64, 3.0), np.arange(0, 202, 2.0)
 table = fun.create_takeoff_table(vm, deptab, delttab, 9000, len(delttab), len(deptab), 2)
 print(json.dumps(table.tolist()))
 """
@@ -58,13 +58,16 @@ print(json.dumps(table.tolist()))
 @pytest.mark.parametrize("region", sorted(MODELS))
 def test_synthetic_rays_agree_with_skhash_takeoff_table(region, tmp_path):
     """The take-off angles the synthetic truth is made of are the ones SKHASH computes from the same model
-    file (its own table, run in its environment), at every node of the table but distance 0."""
+    file (its own table, run in its environment), at every node of the table but distance 0, over every source
+    depth the generator draws (Hi-net's reach 60 km)."""
+    deepest = max(profile.depth_km[1] for profile in PROFILES.values())
+    assert deepest <= 63
     path = MODELS[region].write(tmp_path / "vm.txt")
     done = subprocess.run([str(skhash.python()), "-c", SKHASH_TABLE, str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     table = np.array(json.loads(done.stdout))  # HASH notation: 0 up, 180 down
     differences = []
-    for column, depth in enumerate(np.arange(3, 40, 3.0), start=1):
+    for column, depth in enumerate(np.arange(3, 64, 3.0), start=1):
         takeoff, _ = MODELS[region].first_arrivals(depth, np.arange(2, 202, 2.0))
         differences.append(np.abs((180 - takeoff) - table[1:, column]))
     differences = np.concatenate(differences)
