@@ -64,3 +64,27 @@ print(json.dumps(out))
     assert result.returncode == 0, result.stderr[-2000:]
     theirs = np.array(json.loads(result.stdout))
     np.testing.assert_allclose(kagan_angle(a, b), theirs, atol=0.01)
+
+
+@pytest.mark.slow
+def test_fault_vectors_are_skhash_vector_from_sdr():
+    """Issue 20, item 12: the Kagan angle is blind to a frame change applied to both mechanisms (north-east-down
+    vs east-north-up, another strike origin); the vectors themselves are compared with SKHASH's own."""
+    from attpd_bench import skhash
+    from attpd_bench.mechanisms import fault_vectors
+
+    strike, dip, rake = _random_mechanisms(200, 7)
+    script = """
+import json, sys
+import numpy as np
+from SKHASH.functions.fun import vector_from_sdr
+out = [[v.tolist() for v in vector_from_sdr(*np.radians(m))] for m in zip(*json.load(sys.stdin))]
+print(json.dumps(out))
+"""
+    result = subprocess.run([str(skhash.python()), "-c", script], input=json.dumps(
+        [list(map(float, v)) for v in (strike, dip, rake)]), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    theirs = np.array(json.loads(result.stdout))  # (n, 2, 3): normal, slip
+    normal, slip = fault_vectors(strike, dip, rake)
+    np.testing.assert_allclose(normal, theirs[:, 0], atol=1e-12)
+    np.testing.assert_allclose(slip, theirs[:, 1], atol=1e-12)
