@@ -128,6 +128,7 @@ def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: 
     """Mechanisms of the request's events; SKHASH's input set and output stay in ``out/skhash`` (rerun by
     hand: ``attpd skhash out/skhash/control.txt``), the per-event table in ``out/mechanisms.csv``."""
     picks = polarity_rows(request, batch_size) if picks is None else picks
+    (request.out / TABLE_FILE).unlink(missing_ok=True)  # a failure below must not leave the last answer behind
     start = time.perf_counter()
     geometry = request.geometry
     control = skhash.write_inputs(request.out / SKHASH_FOLDER, picks, geometry.stations, geometry.catalog,

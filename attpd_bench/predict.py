@@ -197,6 +197,8 @@ def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None
     input_shape = tuple(model.input_shape[1:])
     report = PredictReport()
     writer = _TableWriter(output)
+    skipped_file = output.with_name(output.name + ".skipped.csv")
+    skipped_file.unlink(missing_ok=True)  # an --overwrite must not leave the last run's list beside the new table
     picks, predicted = [], []
     start = time.perf_counter()
     try:
@@ -230,8 +232,7 @@ def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None
         raise
     report.seconds = time.perf_counter() - start
     if report.skipped:
-        pd.DataFrame(report.skipped, columns=["source_trace_name", "reason"]).to_csv(
-            output.with_name(output.name + ".skipped.csv"), index=False)
+        pd.DataFrame(report.skipped, columns=["source_trace_name", "reason"]).to_csv(skipped_file, index=False)
     if skhash_out is not None:
         table = pd.concat(picks, ignore_index=True) if picks else \
             pd.DataFrame(columns=list(skhash.POLARITY_COLUMNS))

@@ -138,7 +138,8 @@ def run(control: Path) -> pd.DataFrame:
     writes a row per solution when it finds several: the most probable one is kept)."""
     control = Path(control).resolve()
     program = python().parent / "SKHASH"
-    (control.parent / MECHANISM_FILE).unlink(missing_ok=True)  # never read a previous run's answer
+    for stale in (MECHANISM_FILE, POLARITY_INFO_FILE):  # never read (or log) a previous run's answer
+        (control.parent / stale).unlink(missing_ok=True)
     done = subprocess.run([str(program), str(control)], capture_output=True, text=True, cwd=control.parent)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or done.stdout.strip().splitlines() or ["no output"])[-1]

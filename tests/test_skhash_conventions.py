@@ -47,3 +47,24 @@ def test_a_demo_rerun_remakes_a_region_of_another_size(tmp_path):
     bigger = synthetic_store("hinet", 5, tmp_path / "raw", tmp_path / "store", region_seed=1, split_seed=0)
     truth = pd.read_csv(tmp_path / "raw" / "truth.csv")
     assert truth["event_id"].nunique() == 5 and bigger.fingerprint != first.fingerprint
+
+
+def test_stale_outputs_are_removed_before_a_run_writes_them(tmp_path, stores, workdir):
+    """Issue 20, item 8: `predict --overwrite` leaves no old `.skipped.csv`; SKHASH's last answers are removed
+    before it runs (a run that writes nothing must not log the previous one)."""
+    from attpd_bench.models.first_motion import FirstMotionPicker
+    from attpd_bench.predict import predict_to_file
+
+    output = tmp_path / "p.csv"
+    stale = tmp_path / "p.csv.skipped.csv"
+    stale.write_text("source_trace_name,reason\nold,from a previous run\n")
+    predict_to_file(FirstMotionPicker(), stores[("pnw", "native")].path, output)
+    assert not stale.exists()  # a store has no bad trace: nothing skipped, so no list at all
+    folder = tmp_path / "skh"
+    folder.mkdir()
+    for name in (skhash.MECHANISM_FILE, skhash.POLARITY_INFO_FILE):
+        (folder / name).write_text("event_id\nold\n")
+    (folder / skhash.CONTROL_FILE).write_text("not a control file\n")
+    with pytest.raises(Exception):
+        skhash.run(folder / skhash.CONTROL_FILE)
+    assert not (folder / skhash.MECHANISM_FILE).exists() and not (folder / skhash.POLARITY_INFO_FILE).exists()
