@@ -135,9 +135,13 @@ def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tiny_demo, m
             assert len(study.trials) == 1 and study.trials[0].user_attrs["origin"] == "untuned defaults"
     transfer = tracking.search_runs("attpd/transfer")
     parent = [r for r in transfer if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parent) == 1 and len(transfer) == 1 + 2 * len(regions)
+    assert len(parent) == 1 and len(transfer) == 1 + 3 * len(regions)  # PD, Ross and the first-motion baseline
     assert SUMMARY_FILE in {a.path for a in client.list_artifacts(parent[0].info.run_id)}
-    assert all(r.data.tags.get("reused") == "true" for r in transfer if r not in parent)  # nothing retrained
+    learned = [r for r in transfer if r not in parent and r.data.tags.get("model") != "first-motion"]
+    assert len(learned) == 2 * len(regions) and all(r.data.tags.get("reused") == "true" for r in learned)  # nothing
+    # retrained; the baseline's rows name no training run (it has none)
+    assert all(r.data.tags.get("training_run_id", "") == "" for r in transfer
+               if r.data.tags.get("model") == "first-motion")
     assert summaries[0]["transfer"].matrices["pd"]["macro_f1"].shape == (2, 2)
 
     champions = [(m, r) for m in ("pd", "ross") for r in regions
@@ -218,7 +222,8 @@ def test_mlflow_ui_serves_the_demo(tiny_demo, monkeypatch):
                                  ).json()["runs"]
         tags = [{t["key"]: t["value"] for t in r["data"].get("tags", [])} for r in transfer]
         parent = next(r for r, t in zip(transfer, tags) if "mlflow.parentRunId" not in t)
-        assert sum(t.get("mlflow.parentRunId") == parent["info"]["run_id"] for t in tags) == 4  # nested runs
+        assert sum(t.get("mlflow.parentRunId") == parent["info"]["run_id"] for t in tags) == 6  # nested runs:
+        # PD, Ross and first-motion on each of the two regions
         registered = requests.get(f"{api}/registered-models/search", params={"max_results": 100}).json()
         aliases = {m["name"]: {a["alias"] for a in m.get("aliases", [])} for m in registered["registered_models"]}
         assert aliases["attpd-pd-pnw"] == aliases["attpd-ross-pnw"] == {"champion"}
