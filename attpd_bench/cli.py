@@ -80,17 +80,24 @@ def data_synth(
                   f"(up {counts[0]}, down {counts[1]}, unknown {counts[2]}); truth in {out / 'truth.csv'}")
 
 
+Waveforms = Annotated[Optional[list[str]], typer.Option(help="Your recordings: files, folders or globs ObsPy reads "
+                                                              "(miniSEED, SAC, ...); repeatable.")]
+Picks = Annotated[Optional[str], typer.Option(help="P picks of --waveforms: QuakeML, a CSV (trace_id or station, "
+                                                   "p_time, [event_id, polarity]) or sac:a / sac:t1 (SAC header "
+                                                   "markers).")]
+Component = Annotated[Optional[str], typer.Option(help="Channel (or its last letter) to read [the vertical: Z or "
+                                                       "U].")]
+
+
 @command(data_app, "prepare")
 def data_prepare(
     dataset: Annotated[str, typer.Option(help="Published layout of --source (ins, hinet, scsn, pnw), or the "
                                               "name of your data set with --waveforms (a-z, 0-9, -).")],
     out: Annotated[Path, typer.Option(help="Canonical store folder to create.")],
     source: Annotated[Optional[Path], typer.Option(help="Folder (or file) of the published data set.")] = None,
-    waveforms: Annotated[Optional[list[str]], typer.Option(help="Your recordings (files, folders, globs ObsPy "
-                                                                "reads) instead of --source; repeatable.")] = None,
-    picks: Annotated[Optional[str], typer.Option(help="Labelled P picks of --waveforms: QuakeML, CSV (with "
-                                                      "polarity) or sac:a / sac:t1.")] = None,
-    component: Annotated[Optional[str], typer.Option(help="Channel to read [the vertical: Z or U].")] = None,
+    waveforms: Waveforms = None,
+    picks: Picks = None,
+    component: Component = None,
     seed: Annotated[int, typer.Option(help="Seed of the split (use 7 with --split-mode original to match "
                                            "the original code).")] = 0,
     split_mode: Annotated[str, typer.Option(help="'event': grouped by event (default); 'original': the "
@@ -447,14 +454,9 @@ def predict(
     input: Annotated[Optional[Path], typer.Option(help="Canonical store, or a raw published layout with "
                                                        "--dataset.")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="Layout of a raw --input: ins, hinet, scsn or pnw.")] = None,
-    waveforms: Annotated[Optional[list[str]], typer.Option(help="Your recordings instead of --input: files, "
-                                                                "folders or globs ObsPy reads (miniSEED, SAC, "
-                                                                "...); repeatable.")] = None,
-    picks: Annotated[Optional[str], typer.Option(help="P picks of --waveforms: QuakeML, a CSV (trace_id or "
-                                                      "station, p_time, [event_id, polarity]) or sac:a / "
-                                                      "sac:t1 (SAC header markers).")] = None,
-    component: Annotated[Optional[str], typer.Option(help="Channel (or its last letter) to read [the vertical: "
-                                                          "Z or U].")] = None,
+    waveforms: Waveforms = None,
+    picks: Picks = None,
+    component: Component = None,
     quakeml_out: Annotated[Optional[Path], typer.Option(help="With --picks: the catalogue written back as "
                                                              "QuakeML with each P pick's polarity set.")] = None,
     batch_size: Annotated[int, typer.Option(help="Prediction batch size.")] = 1024,
