@@ -159,13 +159,20 @@ def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tiny_demo, m
     # the closure (quick: the first region): true signs, analyst labels, PD and Ross through SKHASH
     mechanisms = tracking.search_runs(f"attpd/mechanisms/{regions[0]}")
     aliases = {m: "champion" if (m, regions[0]) in champions else "challenger" for m in ("pd", "ross")}
-    assert sorted(r.data.tags["polarities"] for r in mechanisms) == sorted(
-        ["true", "analyst", *(f"models:/attpd-{m}-{regions[0]}@{a}" for m, a in aliases.items())])
+    sources = {"true signs": "true", "analyst labels": "analyst", "first-motion": "first-motion",
+               **{f"{m} {a}": f"models:/attpd-{m}-{regions[0]}@{a}" for m, a in aliases.items()}}
+    rows = summaries[0]["mechanisms"]["table"].set_index("polarities")
+    assert set(rows.index) == set(sources)  # a row for every source, also one that called nothing up or down
+    with_run = {r.data.tags["polarities"] for r in mechanisms}
+    assert {"true", "analyst", "first-motion"} <= with_run <= set(sources.values())
+    for label, source in sources.items():  # a single-class model: no run, and its row says why
+        assert source in with_run or rows.loc[label, "quality A/B/C/D"] == "no up/down polarity", label
     assert all(r.info.status == "FINISHED" and "n_mechanisms" in r.data.metrics for r in mechanisms)
     assert "## Focal mechanisms from the polarities" in texts[0] and "PD minus Ross" in texts[0]
-    for label in ("true signs", "analyst labels", *(f"{m} {a}" for m, a in aliases.items())):
-        table = pd.read_csv(work / "mechanisms" / regions[0] / label.replace(" ", "-") / "mechanisms.csv")
-        assert "kagan_deg" in table and table["eligible"].any()
+    for label, source in sources.items():
+        if source in with_run:
+            table = pd.read_csv(work / "mechanisms" / regions[0] / label.replace(" ", "-") / "mechanisms.csv")
+            assert "kagan_deg" in table and table["eligible"].any()
 
 
 def test_mlflow_records_a_reader_can_use(tiny_demo, monkeypatch):
