@@ -14,11 +14,15 @@ from rich.table import Table
 from attpd_bench.console import console, err_console, progress, set_verbosity
 from attpd_bench.errors import AttpdError, ConfigError
 
+# help texts are plain text: with rich markup on, "[the study file's n_trials]" vanished as a markup tag and left
+# "Trials to add ." behind
 app = typer.Typer(help="Benchmark deep-learning P-wave first-motion polarity models (PD vs Ross).",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-data_app = typer.Typer(help="Synthesise, prepare and inspect data sets.", no_args_is_help=True)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
+data_app = typer.Typer(help="Synthesise, prepare and inspect data sets.", no_args_is_help=True,
+                       rich_markup_mode=None)
 app.add_typer(data_app, name="data")
-tune_app = typer.Typer(help="Optuna studies: run trials (default) or `tune show` the results.")
+tune_app = typer.Typer(help="Optuna studies: run trials (default) or `tune show` the results.",
+                       rich_markup_mode=None)
 app.add_typer(tune_app, name="tune")
 
 

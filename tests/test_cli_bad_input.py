@@ -214,3 +214,10 @@ def test_predict_overwrite_replaces_only_its_own_table(bench, monkeypatch, tmp_p
     assert again.exit_code == 1 and "p.csv: exists; pass --overwrite" in again.output
     assert runner.invoke(app, [*argv, "--overwrite"]).exit_code == 0
     assert Path("p.csv").read_text() == first
+
+
+def test_help_texts_keep_their_brackets():
+    """Issue 23, item 9: rich markup swallowed "[the study file's n_trials]" and printed "Trials to add ."."""
+    result = runner.invoke(app, ["tune", "--help"])
+    assert "Trials to add [the study file's n_trials]." in " ".join(result.output.split())
+    assert " ." not in " ".join(line.strip() for line in result.output.splitlines() if "Trials to add" in line)
