@@ -108,7 +108,8 @@ def resolve(model_uri: str) -> dict[str, str]:
         except MlflowException:
             version = None
     if version is None:
-        raise ConfigError(f"{model_uri}: no such registered model version (see `attpd promote` and the MLflow UI)")
+        raise ConfigError(f"cannot load model {model_uri!r}: no such registered model version (see `attpd promote` "
+                          f"and the MLflow UI)")
     return {"model_uri": model_uri, "resolved_model_uri": f"models:/{name}/{version.version}",
             "registered_model": name, "model_version": str(version.version), "model_run_id": version.run_id or ""}
 
