@@ -148,7 +148,7 @@ def test_racing_promotions_of_different_candidates_leave_one_evaluated_champion(
     the better one ends champion, and every decision was made against the champion of its moment."""
     name = "attpd-pd-pnw"
     better = _model_run(good_model, training_store, 0.8, "better")
-    worse = _model_run(_less_sure(good_model, 8.0), training_store, 0.7, "worse")
+    worse = _model_run(_less_sure(good_model, 4.0), training_store, 0.7, "worse")
     majority = int(np.bincount(training_store.labels("test")).argmax())
     registry.promote("pd", "pnw", run_id=_model_run(_constant_model(majority), training_store, 0.1, "base"),
                      n_boot=100)  # the registered model exists (a challenger: it fails the gate)
