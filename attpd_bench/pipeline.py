@@ -217,11 +217,16 @@ def predict_windows(store: PolarityStore, split: str | None, input_shape: tuple,
         yield chunk.rows, as_model_input(model_windows(chunk.waveforms), input_shape)
 
 
+def polarity_output(out):
+    """The polarity head of a prediction: the last output of a two-output model (pp: pick, polarity)."""
+    return out[-1] if isinstance(out, (list, tuple)) else out
+
+
 def predict_probabilities(model, store: PolarityStore, split: str | None, input_shape: tuple,
                           batch_size: int = 1024) -> np.ndarray:
     """Polarity probabilities (n, 3) in store order; for two-output models the 'po' head."""
     parts = []
     for _, x in predict_windows(store, split, input_shape):
         out = model.predict(x, batch_size=batch_size, verbose=0)
-        parts.append(out[-1] if isinstance(out, (list, tuple)) else out)
+        parts.append(polarity_output(out))
     return np.concatenate(parts) if parts else np.empty((0, N_CLASSES), dtype=np.float32)

@@ -27,7 +27,7 @@ from attpd_bench.data.prepare import open_reader
 from attpd_bench.data.recordings import RecordingsReader
 from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.errors import DataError
-from attpd_bench.pipeline import as_model_input
+from attpd_bench.pipeline import as_model_input, polarity_output
 
 ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code", "trace_id", "p_time")
 RAW_CHUNK_TRACES = 512  # raw published traces read at a time (as `attpd data prepare` reads them)
@@ -208,7 +208,7 @@ def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None
                 continue
             out = model.predict(as_model_input(model_windows(waveforms), input_shape), batch_size=batch_size,
                                 verbose=0)
-            probs = np.asarray(out[-1] if isinstance(out, (list, tuple)) else out, dtype=np.float64)
+            probs = np.asarray(polarity_output(out), dtype=np.float64)
             frame = meta[[c for c in ID_COLUMNS if c in meta]].copy()
             frame["p_up"], frame["p_down"], frame["p_unknown"] = probs[:, 0], probs[:, 1], probs[:, 2]
             pred = probs.argmax(axis=1)

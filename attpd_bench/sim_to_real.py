@@ -21,7 +21,7 @@ import pandas as pd
 from attpd_bench.data.labels import DOWN, UP
 from attpd_bench.data.preprocess import model_windows
 from attpd_bench.data.recordings import RecordingsReader, read_picks
-from attpd_bench.pipeline import as_model_input
+from attpd_bench.pipeline import as_model_input, polarity_output
 
 REAL_DATA = Path(__file__).resolve().parent.parent / "data" / "real"
 KUMAMOTO = REAL_DATA / "kumamoto-2016-04-15"
@@ -43,7 +43,7 @@ def windows_and_labels(reader: RecordingsReader) -> tuple[np.ndarray, pd.DataFra
 
 def probabilities(model, stored: np.ndarray) -> np.ndarray:
     out = model.predict(as_model_input(model_windows(stored), tuple(model.input_shape[1:])), verbose=0)
-    return np.asarray(out[-1] if isinstance(out, (list, tuple)) else out, dtype=np.float64)
+    return np.asarray(polarity_output(out), dtype=np.float64)
 
 
 def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0) -> dict:
