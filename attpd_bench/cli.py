@@ -24,6 +24,9 @@ app.add_typer(data_app, name="data")
 tune_app = typer.Typer(help="Optuna studies: run trials (default) or `tune show` the results.",
                        rich_markup_mode=None)
 app.add_typer(tune_app, name="tune")
+audit_app = typer.Typer(help="Find what poisons a polarity catalogue: reversed stations.", no_args_is_help=True,
+                        rich_markup_mode=None)
+app.add_typer(audit_app, name="audit")
 
 
 @app.callback()
@@ -32,7 +35,7 @@ def options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show 
     set_verbosity(verbose)
 
 
-GROUP_PREFIX = {id(data_app): "data ", id(tune_app): "tune "}
+GROUP_PREFIX = {id(data_app): "data ", id(tune_app): "tune ", id(audit_app): "audit "}
 
 
 def command(group: typer.Typer, name: str, **kwargs):
@@ -532,7 +535,7 @@ def skhash_command(
                                                  "`attpd predict --skhash-out DIR` or `attpd mechanisms`.")],
 ):
     """Run SKHASH from the suite's own environment (it pins numpy<2, so it is not on your PATH)."""
-    from attpd_bench import skhash
+    from attpd_bench.focal import skhash
 
     raise typer.Exit(skhash.rerun(control))
 
@@ -555,15 +558,20 @@ def mechanisms(
                                                                 "own].")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates (events resampled).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    reversals: Annotated[Optional[Path], typer.Option(help="Station polarity reversal file (SKHASH's CSV: "
+                                                           "network,station,location,channel,start_time,end_time; "
+                                                           "`attpd audit reversals` writes one) for SKHASH to "
+                                                           "apply.")] = None,
     tracking_uri: TrackingUri = None,
 ):
     """Focal mechanisms with SKHASH from polarities, scored by the Kagan angle to the true mechanism where a
     synthetic region knows it. Logged as a run in attpd/mechanisms/<dataset>."""
-    from attpd_bench import closure, tracking
+    from attpd_bench import tracking
+    from attpd_bench.focal import closure
 
     tracking.configure(tracking_uri)
     request = closure.prepare(store, polarities, out, truth=truth, split=split, stations=stations,
-                              catalog=catalog, velocity_model=velocity_model, n_boot=n_boot)
+                              catalog=catalog, velocity_model=velocity_model, n_boot=n_boot, reversals=reversals)
     from attpd_bench import registry
 
     request.provenance = registry.resolve(polarities)  # the version an alias points to now, kept with the run
@@ -575,6 +583,66 @@ def mechanisms(
     console.print(table)
     console.print(f"{out / closure.TABLE_FILE}; SKHASH's inputs in {out / closure.SKHASH_FOLDER} (rerun: SKHASH "
                   f"{(out / closure.SKHASH_FOLDER / 'control.txt').resolve()}); run {run_id}", soft_wrap=True)
+
+
+@command(audit_app, "reversals")
+def audit_reversals(
+    out: Annotated[Path, typer.Option(help="Folder for reversals.csv (one row per station), evidence.csv (one "
+                                           "row per polarity), reversals_skhash.csv (SKHASH's reversal file) "
+                                           "and SKHASH's runs.")],
+    store: Annotated[Optional[Path], typer.Option(help="Canonical store whose events to audit.")] = None,
+    polarities: Annotated[Optional[str], typer.Option(help="With --store: analyst (the store's labels), true or "
+                                                           "a model URI.")] = None,
+    skhash_control: Annotated[Optional[Path], typer.Option(help="Instead of --store: a network's SKHASH "
+                                                                "control file (any input format); its $plfile "
+                                                                "is left out and compared with the finding.")] = None,
+    skhash_base: Annotated[Optional[Path], typer.Option(help="Folder the control file's relative paths start "
+                                                             "from, as when SKHASH runs there [the current "
+                                                             "folder].")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="With --skhash-control: the name of its runs "
+                                                        "(attpd/audit/NAME) [the control file's folder].")] = None,
+    split: Annotated[str, typer.Option(help="With --store: train, dev, test or all.")] = "all",
+    alpha: Annotated[float, typer.Option(help="False discovery rate across the stations tested.")] = 0.05,
+    min_events: Annotated[int, typer.Option(help="Decided events a station needs to be tested.")] = 5,
+    tracking_uri: TrackingUri = None,
+):
+    """Stations whose polarities the mechanisms of the other stations contradict (leave-one-station-out,
+    binomial test, Benjamini-Hochberg). Logged as a run in attpd/audit/<dataset>."""
+    from attpd_bench import audit, registry, tracking
+    from attpd_bench.focal.reversals import ALPHA
+
+    if (store is None) == (skhash_control is None):
+        raise ConfigError("give --store with --polarities, or --skhash-control")
+    if store is not None and polarities is None:
+        raise ConfigError("--store needs --polarities (analyst, true or a model URI)")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"--alpha must lie between 0 and 1, got {alpha} (default {ALPHA})")
+    if min_events < 1:
+        raise ConfigError(f"--min-events must be at least 1, got {min_events}")
+    if skhash_control is not None and not skhash_control.is_file():
+        raise ConfigError(f"{skhash_control}: --skhash-control not found")
+    tracking.configure(tracking_uri)
+    with console.status("polarities -> SKHASH -> leave-one-station-out test"):
+        if store is not None:
+            result, run_id = audit.audit_store(store, polarities, out, split=split, alpha=alpha,
+                                               min_events=min_events, provenance=registry.resolve(polarities))
+        else:
+            result, run_id = audit.audit_control(skhash_control, out, base=skhash_base, dataset=dataset,
+                                                 alpha=alpha, min_events=min_events)
+    shown = result.finding.stations.head(max(10, int(result.finding.stations["reversed"].sum())))
+    table = Table(*["station", "decided events", "disagree", "p", "q", "reversed"],
+                  title=f"stations by evidence of reversal ({len(result.finding.stations)} stations)")
+    for _, row in shown.iterrows():
+        table.add_row(row["sta_code"], str(row["decided"]), str(row["disagreements"]), f"{row['p_value']:.2g}",
+                      "-" if row["q_value"] != row["q_value"] else f"{row['q_value']:.2g}",
+                      "yes" if row["reversed"] else "")
+    console.print(table)
+    summary = Table("field", "value", title="summary")
+    for key, value in result.summary.items():
+        summary.add_row(key, _fmt(value))
+    console.print(summary)
+    console.print(f"{out / audit.STATION_TABLE}; SKHASH's reversal file {out / audit.REVERSAL_FILE}; run {run_id}",
+                  soft_wrap=True)
 
 
 @command(app, "import-h5")

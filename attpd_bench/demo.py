@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attpd_bench import closure, registry, sim_to_real, tracking
+from attpd_bench import registry, sim_to_real, tracking
+from attpd_bench.focal import closure
 from attpd_bench import tune as T
 from attpd_bench.console import console
 from attpd_bench.data.prepare import prepare_store

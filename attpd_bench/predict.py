@@ -20,7 +20,10 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from attpd_bench import skhash
+from attpd_bench.focal import skhash
+from attpd_bench.focal.polarities import label_weights, model_weights, polarity_table
+from attpd_bench.focal import sites
+from attpd_bench.focal.truth import aligned_truth, find_truth
 from attpd_bench.data.labels import CLASS_LETTERS, INVALID
 from attpd_bench.data.preprocess import model_windows
 from attpd_bench.data.prepare import open_reader
@@ -107,7 +110,7 @@ TABLE_COLUMNS = ("p_up", "p_down", "p_unknown", "label")  # what marks a predict
 
 def check_request(source, output: Path, *, dataset: str | None = None, skhash_out: Path | None = None,
                   quakeml_out: Path | None = None, min_probability: float = 0.0, overwrite: bool = False,
-                  stations: Path | None = None, **geometry_files) -> skhash.Geometry | None:
+                  stations: Path | None = None, **geometry_files) -> sites.Geometry | None:
     """Everything about a prediction request that can be checked before a model is loaded or a run exists;
     with ``skhash_out``, returns SKHASH's geometry (``stations`` and ``geometry_files``: the user's stations,
     catalog and velocity_model files, where the input lacks them). ``source`` is a store or raw folder, or a
@@ -147,12 +150,12 @@ def check_request(source, output: Path, *, dataset: str | None = None, skhash_ou
             raise DataError(f"{skhash_out}: exists; pass --overwrite to replace a SKHASH folder this suite wrote")
     if recordings is not None:
         recordings.attach_geometry(stations=stations)
-        return skhash.geometry(recordings.canonical, **geometry_files)
+        return sites.geometry(recordings.canonical, **geometry_files)
     meta = PolarityStore(source).metadata if (source / MANIFEST_FILE).is_file() else \
         open_reader(dataset, source).canonical
-    truth = skhash.find_truth(source)
-    aligned = skhash.aligned_truth(meta, truth) if truth is not None else None
-    return skhash.geometry(meta, truth=aligned, truth_path=truth, stations=stations, **geometry_files)
+    truth = find_truth(source)
+    aligned = aligned_truth(meta, truth) if truth is not None else None
+    return sites.geometry(meta, truth=aligned, truth_path=truth, stations=stations, **geometry_files)
 
 
 def _written_by_us(path: Path, columns: tuple[str, ...]) -> bool:
@@ -186,7 +189,7 @@ def _request_and_run_options(options: dict) -> tuple[dict, dict]:
     return request, {key: value for key, value in options.items() if key not in REQUEST_OPTIONS}
 
 
-def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None, request: dict, *,
+def _predict(model, source: Path, output: Path, geometry: sites.Geometry | None, request: dict, *,
              batch_size: int = 1024, chunk_size: int = 8192,
              on_chunk: Callable[[int, int | None], None] | None = None) -> PredictReport:
     """The prediction of a request already checked (``geometry``: SKHASH's, with ``skhash_out``)."""
@@ -223,7 +226,7 @@ def _predict(model, source: Path, output: Path, geometry: skhash.Geometry | None
                                                "p_down": probs[:, 1], "p_unknown": probs[:, 2]}))
             report.written += len(frame)
             if skhash_out is not None:
-                picks.append(skhash.polarity_table(meta, skhash.model_weights(probs, min_probability)))
+                picks.append(polarity_table(meta, model_weights(probs, min_probability)))
             if on_chunk:
                 on_chunk(report.written, None)
         writer.close()

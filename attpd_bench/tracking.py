@@ -41,10 +41,11 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1",
 
 def experiment_name(kind: str, dataset: str | None = None) -> str:
     """``attpd/<dataset>`` for training, evaluation and promotion runs, ``attpd/tune/<dataset>``,
-    ``attpd/transfer``, ``attpd/predict``, ``attpd/mechanisms/<dataset>``, ``attpd/realism``."""
+    ``attpd/transfer``, ``attpd/predict``, ``attpd/mechanisms/<dataset>``, ``attpd/audit/<dataset>``,
+    ``attpd/realism``."""
     return {"train": f"attpd/{dataset}", "tune": f"attpd/tune/{dataset}", "transfer": "attpd/transfer",
             "evaluate": f"attpd/{dataset}", "predict": "attpd/predict", "realism": "attpd/realism",
-            "mechanisms": f"attpd/mechanisms/{dataset}"}[kind]
+            "mechanisms": f"attpd/mechanisms/{dataset}", "audit": f"attpd/audit/{dataset}"}[kind]
 
 
 def configure(tracking_uri: str | None = None) -> str:

@@ -30,7 +30,8 @@ SEED = 1000  # the demo's regions use seeds 0-3
 
 
 def run(quick: bool = False, demo_workdir: Path | None = None) -> str:
-    from attpd_bench import closure, tracking
+    from attpd_bench import tracking
+    from attpd_bench.focal import closure
     from attpd_bench.data.synth import REGIONS
     from attpd_bench.demo import polarity_sources, synthetic_store
 

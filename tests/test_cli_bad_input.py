@@ -31,6 +31,7 @@ def bench(stores, raw_regions, tmp_path_factory):
     (root / "thesis").mkdir()
     (root / "thesis" / "thesis.txt").write_text("four years of work")
     (root / "notes.csv").write_text("my,own\n1,2\n")
+    (root / "bad_control.txt").write_text("$input_format\nhash2\n$fpfile\nnowhere.phase\n")
 
     bad = root / "bad"
     for kind in ("nocolumn", "notahdf5", "truncated", "nanP", "blanklabels"):
@@ -154,6 +155,18 @@ CASES = [
                                          f"models:/{NAME}@nosuch", "--out", "m"], [f"models:/{NAME}@nosuch"]),
     ("a typo of a polarity source", ["mechanisms", "--store", S, "--polarities", "truth", "--out", "m"],
      ["truth", "did you mean 'true'"]),
+    ("mechanisms with a reversal file that is not one", ["mechanisms", "--store", S, "--polarities", "true",
+                                                         "--out", "m", "--reversals", "notes.csv"],
+     ["notes.csv", "--reversals", "start_time"]),
+    ("audit without an input", ["audit", "reversals", "--out", "a"], ["--store", "--skhash-control"]),
+    ("audit into a user's folder", ["audit", "reversals", "--store", S, "--polarities", "analyst", "--out",
+                                    "thesis"], ["thesis", "--out"]),
+    ("audit of a missing control file", ["audit", "reversals", "--skhash-control", "nowhere.txt", "--out", "a"],
+     ["nowhere.txt"]),
+    ("audit of a file that is no control file", ["audit", "reversals", "--skhash-control", "notes.csv", "--out",
+                                                 "a"], ["notes.csv", "not a SKHASH control file"]),
+    ("a control file naming a missing input", ["audit", "reversals", "--skhash-control", "bad_control.txt",
+                                               "--out", "a"], ["bad_control.txt", "$fpfile", "nowhere.phase"]),
     ("recordings without picks", ["predict", "--model-uri", "first-motion", "--waveforms", R, "--output",
                                   "p.csv"], ["--picks"]),
     ("a missing picks file", ["predict", "--model-uri", "first-motion", "--waveforms", R, "--picks",

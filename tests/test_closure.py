@@ -13,12 +13,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from attpd_bench import closure, skhash, tracking
+from attpd_bench import tracking
+from attpd_bench.focal import closure, skhash
 from attpd_bench.cli import app
 from attpd_bench.data.prepare import prepare_store
 from attpd_bench.data.synth import PROFILES, write_region
-from attpd_bench.data.velocity import MODELS, VelocityModel
-from attpd_bench.mechanisms import auxiliary_plane
+from attpd_bench.focal.velocity import MODELS, VelocityModel
+from attpd_bench.focal.mechanism import auxiliary_plane
 from attpd_bench.models import build_model
 
 runner = CliRunner()

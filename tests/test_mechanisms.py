@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from attpd_bench.mechanisms import auxiliary_plane, fault_vectors, kagan_angle, plane_from_vectors
+from attpd_bench.focal.mechanism import auxiliary_plane, fault_vectors, kagan_angle, plane_from_vectors
 
 
 def _random_mechanisms(n: int, seed: int):
@@ -43,7 +43,7 @@ def test_strike_dip_rake_survive_the_round_trip_through_vectors():
 @pytest.mark.slow
 def test_kagan_angle_agrees_with_skhash_mech_rotation():
     """SKHASH 1.1.5, run in its own environment (it pins numpy<2), on 300 random pairs."""
-    from attpd_bench import skhash
+    from attpd_bench.focal import skhash
 
     a, b = _random_mechanisms(300, 4), _random_mechanisms(300, 5)
     script = """
@@ -70,8 +70,8 @@ print(json.dumps(out))
 def test_fault_vectors_are_skhash_vector_from_sdr():
     """Issue 20, item 12: the Kagan angle is blind to a frame change applied to both mechanisms (north-east-down
     vs east-north-up, another strike origin); the vectors themselves are compared with SKHASH's own."""
-    from attpd_bench import skhash
-    from attpd_bench.mechanisms import fault_vectors
+    from attpd_bench.focal import skhash
+    from attpd_bench.focal.mechanism import fault_vectors
 
     strike, dip, rake = _random_mechanisms(200, 7)
     script = """

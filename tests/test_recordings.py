@@ -97,8 +97,8 @@ def test_predict_recordings_writes_table_and_quakeml(workdir):
 def test_recordings_to_skhash_mechanism(workdir):
     """SAC coordinates as StationXML, the origin from QuakeML: `--skhash-out` runs in SKHASH and gives the
     event a mechanism; the analyst's polarities give one near F-net's."""
-    from attpd_bench import skhash
-    from attpd_bench.mechanisms import kagan_angle
+    from attpd_bench.focal import skhash
+    from attpd_bench.focal.mechanism import kagan_angle
 
     quakeml = _quakeml_from_csv(workdir / "picks.xml")
     stationxml = _stationxml_from_sac(workdir / "stations.xml")

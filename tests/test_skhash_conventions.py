@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attpd_bench import skhash
+from attpd_bench.focal import polarities, skhash
 from attpd_bench.data.labels import DOWN, UNKNOWN, UP
 from attpd_bench.errors import ConfigError
 
@@ -16,13 +16,13 @@ def test_store_labels_reach_skhash_as_plus_for_up_and_minus_for_down():
     """Store label -> SKHASH weight: up +1, down -1, unknown dropped (a swap anywhere here inverts every
     mechanism the analyst closure computes)."""
     labels = np.array([UP, DOWN, UNKNOWN, UP])
-    assert skhash.label_weights(labels).tolist() == [1.0, -1.0, 0.0, 1.0]
+    assert polarities.label_weights(labels).tolist() == [1.0, -1.0, 0.0, 1.0]
     meta = pd.DataFrame({"source_id": ["e1"] * 4, "station_network_code": "XX", "station_code": list("ABCD"),
                          "station_location_code": "--", "station_channel_code": "HHZ"})
-    rows = skhash.polarity_table(meta, skhash.label_weights(labels))
+    rows = polarities.polarity_table(meta, polarities.label_weights(labels))
     assert rows["station"].tolist() == ["A", "B", "D"] and rows["p_polarity"].tolist() == [1.0, -1.0, 1.0]
     probabilities = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.6, 0.3, 0.1]])
-    weights = skhash.model_weights(probabilities)
+    weights = polarities.model_weights(probabilities)
     assert weights.tolist() == pytest.approx([0.9, -0.8, 0.0, 0.6])
 
 

@@ -281,7 +281,7 @@ class RecordingsReader:
     # -------------------------------------------------------------- what SKHASH needs, from the user's files
     def attach_geometry(self, *, stations: Path | None = None) -> None:
         """Station coordinates (``stations``: StationXML or CSV, else the SAC headers already read) and the
-        QuakeML catalogue's origins onto ``canonical``, where :func:`skhash.geometry` finds them."""
+        QuakeML catalogue's origins onto ``canonical``, where :func:`sites.geometry` finds them."""
         meta = self.canonical
         if stations is not None:
             table = read_stations(stations)

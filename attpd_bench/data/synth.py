@@ -43,7 +43,7 @@ import pandas as pd
 from attpd_bench.data import seismogram as sg
 from attpd_bench.data.labels import DOWN, UNKNOWN, UP
 from attpd_bench.data.preprocess import SAMPLING_RATE_HZ, STORE_P_SAMPLE, STORE_SAMPLES
-from attpd_bench.data.velocity import MODELS as VELOCITY_MODELS
+from attpd_bench.focal.velocity import MODELS as VELOCITY_MODELS
 from attpd_bench.errors import ConfigError, DataError
 
 TRUTH_FILE = "truth.csv"

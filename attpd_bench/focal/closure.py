@@ -20,10 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attpd_bench import skhash
+from attpd_bench.focal import skhash
+from attpd_bench.focal.polarities import label_weights, model_weights, polarity_table
+from attpd_bench.focal import sites
+from attpd_bench.focal.truth import aligned_truth, find_truth
 from attpd_bench.data.store import MANIFEST_FILE, SPLITS, PolarityStore
 from attpd_bench.errors import ConfigError, DataError
-from attpd_bench.mechanisms import kagan_angle
+from attpd_bench.focal.mechanism import kagan_angle
 
 POLARITY_SOURCES = ("true", "analyst")  # or a model URI
 QUALITIES = ("A", "B", "C", "D")
@@ -52,9 +55,10 @@ class Request:
     split: str
     meta: pd.DataFrame
     truth: pd.DataFrame | None  # aligned with meta
-    geometry: skhash.Geometry
+    geometry: sites.Geometry
     model: object = None
     provenance: dict = field(default_factory=dict)  # what a registered model URI resolved to
+    reversals: str | None = None  # a station polarity reversal file's text, applied by SKHASH
 
 
 def check_polarity_source(polarities: str) -> None:
@@ -75,7 +79,7 @@ def check_polarity_source(polarities: str) -> None:
 
 def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = None, split: str = "test",
             stations: Path | None = None, catalog: Path | None = None, velocity_model: Path | None = None,
-            n_boot: int = 1000) -> Request:
+            n_boot: int = 1000, reversals: Path | None = None) -> Request:
     """Everything that can go wrong before SKHASH runs, checked before any run or file exists."""
     if not (Path(store) / MANIFEST_FILE).is_file():
         raise DataError(f"{store}: --store is not a canonical store (no {MANIFEST_FILE}); run `attpd data "
@@ -84,12 +88,13 @@ def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = Non
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)} or all, got {split!r}")
     if truth is not None and not Path(truth).is_file():
         raise DataError(f"{truth}: --truth not found")
-    truth = Path(truth) if truth is not None else skhash.find_truth(Path(store))
+    truth = Path(truth) if truth is not None else find_truth(Path(store))
     check_polarity_source(polarities)
     if polarities == "true" and truth is None:
         raise ConfigError("--polarities true needs the synthetic region's truth: give --truth RAW/truth.csv")
     if n_boot < 1:
         raise ConfigError(f"--n-boot must be at least 1, got {n_boot}")
+    reversal_text = read_reversal_file(reversals) if reversals is not None else None
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir())
                                               and not skhash.written_by_us(out / SKHASH_FOLDER))):
@@ -99,15 +104,32 @@ def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = Non
     meta = opened.metadata.iloc[opened.rows(None if split == "all" else split)].reset_index(drop=True)
     if meta.empty:
         raise DataError(f"{store}: the {split} split holds no trace")
-    aligned = skhash.aligned_truth(meta, truth) if truth is not None else None
-    geometry = skhash.geometry(meta, truth=aligned, truth_path=truth, stations=stations, catalog=catalog,
+    aligned = aligned_truth(meta, truth) if truth is not None else None
+    geometry = sites.geometry(meta, truth=aligned, truth_path=truth, stations=stations, catalog=catalog,
                                velocity_model=velocity_model)
     model = None
     if polarities not in POLARITY_SOURCES:
         from attpd_bench.evaluate import load_model
 
         model = load_model(polarities)
-    return Request(opened, polarities, out, split, meta, aligned, geometry, model)
+    return Request(opened, polarities, out, split, meta, aligned, geometry, model, reversals=reversal_text)
+
+
+REVERSAL_COLUMNS = (*skhash.MATCH_COLUMNS, "start_time", "end_time")
+
+
+def read_reversal_file(path: Path) -> str:
+    """The text of a station polarity reversal file in SKHASH's CSV format (``attpd audit reversals`` writes
+    one), checked for its columns."""
+    try:
+        table = pd.read_csv(path, comment="#", dtype=str)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: --reversals cannot be read as CSV ({exc})") from None
+    missing = [c for c in REVERSAL_COLUMNS if c not in table]
+    if missing:
+        raise DataError(f"{path}: --reversals has no column {missing[0]!r} (expected SKHASH's reversal file: "
+                        f"{', '.join(REVERSAL_COLUMNS)})")
+    return Path(path).read_text()
 
 
 class NoPolarity(DataError):
@@ -116,7 +138,7 @@ class NoPolarity(DataError):
 
 def polarity_rows(request: Request, batch_size: int = 1024) -> pd.DataFrame:
     """SKHASH's polarity rows of the request's source; :class:`NoPolarity` when there is none."""
-    picks = skhash.polarity_table(request.meta, _weights(request, batch_size))
+    picks = polarity_table(request.meta, _weights(request, batch_size))
     if picks.empty:
         raise NoPolarity(f"{request.store.path}: no up or down polarity among the {len(request.meta)} "
                          f"{request.split} traces ({request.polarities}): nothing for SKHASH")
@@ -132,7 +154,7 @@ def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: 
     start = time.perf_counter()
     geometry = request.geometry
     control = skhash.write_inputs(request.out / SKHASH_FOLDER, picks, geometry.stations, geometry.catalog,
-                                  geometry.velocity_model)
+                                  geometry.velocity_model, reversals=request.reversals)
     mechanisms = skhash.run(control)
     seconds = time.perf_counter() - start
     table = event_table(picks, mechanisms, _true_mechanisms(request.meta, request.truth))
@@ -144,12 +166,12 @@ def _weights(request: Request, batch_size: int) -> np.ndarray:
     if request.polarities == "true":
         return request.truth["true_sign"].to_numpy(np.float64)
     if request.polarities == "analyst":
-        return skhash.label_weights(request.meta["label"].to_numpy())
+        return label_weights(request.meta["label"].to_numpy())
     from attpd_bench.pipeline import predict_probabilities
 
     model = request.model
     split = None if request.split == "all" else request.split
-    return skhash.model_weights(predict_probabilities(model, request.store, split,
+    return model_weights(predict_probabilities(model, request.store, split,
                                                       tuple(model.input_shape[1:]), batch_size=batch_size))
 
 
@@ -240,6 +262,7 @@ def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> t
     with tracking.run(tracking.experiment_name("mechanisms", store.dataset),
                       f"mechanisms-{_short(request.polarities)}", tags, active=False) as log:
         log.log_params({"store": str(store.path), "polarities": request.polarities, "split": request.split,
+                        "reversals_applied": request.reversals is not None,
                         "skhash_version": skhash.SKHASH_VERSION,
                         **{f"skhash_{k}": v for k, v in skhash.QUALITY_GATES.items()}})
         closure = compute(request, n_boot=n_boot, seed=seed, picks=picks)

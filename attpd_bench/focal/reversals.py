@@ -1,0 +1,156 @@
+"""Reversed stations: a station whose polarities disagree with the mechanisms of the other stations.
+
+A station wired reversed records every first motion with the wrong sign; its analyst (and every model) reads the
+flipped sign faithfully, so nothing in one trace reveals it. Across events it does: the mechanism that the other
+stations constrain predicts, at this station's azimuth and take-off angle, the opposite of what it recorded,
+event after event. Networks keep such lists by hand (SCSN's, in HASH's and SKHASH's examples).
+
+The test, per station:
+
+1. **Leave-one-station-out prediction.** For every event SKHASH solved, the take-off angles and azimuths SKHASH
+   itself used (its ``outfile_pol_info``), and a grid of double couples (``GRID_STEP_DEG``). For each polarity,
+   the mechanisms that fit *the other* polarities of the event best (HASH's criterion: the fewest weighted
+   misfits, plus HASH's allowance of extra misfits, ``nextra``) vote on the sign at this station. The station's
+   own polarity never takes part in the mechanism it is judged by, so a reversed station cannot pull the
+   mechanism towards itself. A vote that is not clear (fewer than ``DECISIVE_VOTE`` of the acceptable mechanisms
+   agree: the station is near a nodal plane) is not counted.
+2. **Binomial test.** Of its ``n`` decided polarities a station disagrees ``k`` times; under "the station is
+   right" a disagreement happens at the network's pooled rate (picking errors, near-nodal rays, mislocations).
+   One-sided binomial p-value, Benjamini-Hochberg q-value across the stations tested (``scipy``), and a station is
+   called reversed where ``q <= alpha``, it disagrees on more than half its decided events, and it has at least
+   ``MIN_EVENTS`` of them.
+
+:func:`skhash_reversal_file` writes the finding as SKHASH's station polarity reversal file (``$plfile``, its
+CSV format: codes, ``start_time``, ``end_time``), which ``attpd mechanisms --reversals`` applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from attpd_bench.errors import DataError
+from attpd_bench.focal.mechanism import fault_vectors
+
+GRID_STEP_DEG = 10  # strike, dip and rake of the double-couple grid (11,664 mechanisms)
+BAD_FRACTION = 0.1  # SKHASH's default badfrac: the fraction of polarities assumed wrong (sets nextra)
+DECISIVE_VOTE = 0.8  # share of the acceptable mechanisms that must agree for a prediction to count
+MIN_EVENTS = 5  # decided events a station needs before it can be called reversed
+ALPHA = 0.05  # false discovery rate across the stations tested
+REQUIRED_COLUMNS = ("event_id", "sta_code", "p_polarity", "takeoff", "azimuth")
+
+
+def mechanism_grid(step_deg: float = GRID_STEP_DEG) -> tuple[np.ndarray, np.ndarray]:
+    """Fault normals and slip vectors (north, east, down) of a strike x dip x rake grid."""
+    strike, dip, rake = np.meshgrid(np.arange(0, 360, step_deg), np.arange(step_deg / 2, 90, step_deg),
+                                    np.arange(-180, 180, step_deg), indexing="ij")
+    return fault_vectors(strike.ravel(), dip.ravel(), rake.ravel())
+
+
+def ray_directions(azimuth_deg, takeoff_deg) -> np.ndarray:
+    """Unit rays (north, east, down) from SKHASH's azimuth and take-off angle, as SKHASH's own
+    ``cartesian_transform`` makes them (take-off measured from the upward vertical)."""
+    the, phi = np.radians(np.asarray(takeoff_deg, float)), np.radians(np.asarray(azimuth_deg, float))
+    return np.stack([np.sin(the) * np.cos(phi), np.sin(the) * np.sin(phi), -np.cos(the)], axis=-1)
+
+
+def radiation_signs(normals: np.ndarray, slips: np.ndarray, rays: np.ndarray) -> np.ndarray:
+    """Sign of the P radiation, (mechanisms, rays): ``(n . r)(d . r)``, the double couple's far-field P."""
+    return np.sign((normals @ rays.T) * (slips @ rays.T))
+
+
+def leave_one_out_votes(signs: np.ndarray, polarity: np.ndarray) -> np.ndarray:
+    """For each polarity of one event, the share (-1..1) of the mechanisms that fit the event's *other*
+    polarities best which predict up minus those which predict down. ``signs``: (mechanisms, n)."""
+    weight = np.abs(polarity)
+    misfit = (signs != np.sign(polarity)) * weight  # (mechanisms, n)
+    others = misfit.sum(axis=1, keepdims=True) - misfit  # misfit of each mechanism without polarity j
+    n_extra = np.maximum(BAD_FRACTION * 0.5 * (weight.sum() - weight), 2.0)  # HASH's nextra, without j
+    acceptable = others <= others.min(axis=0) + n_extra
+    return (signs * acceptable).sum(axis=0) / acceptable.sum(axis=0)
+
+
+def station_evidence(pol_info: pd.DataFrame, event_times: pd.Series | None = None, *,
+                     step_deg: float = GRID_STEP_DEG) -> pd.DataFrame:
+    """One row per polarity of ``pol_info`` (SKHASH's ``outfile_pol_info`` rows) with its leave-one-station-out
+    vote, whether it was decided, and whether it disagrees with the vote."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in pol_info]
+    if missing:
+        raise DataError(f"SKHASH's polarity info has no column {missing[0]!r} (expected "
+                        f"{', '.join(REQUIRED_COLUMNS)})")
+    rows = pol_info.dropna(subset=["takeoff", "azimuth", "p_polarity"])
+    rows = rows[rows["p_polarity"] != 0].reset_index(drop=True)
+    normals, slips = mechanism_grid(step_deg)
+    vote = np.zeros(len(rows))
+    for _, index in rows.groupby("event_id", sort=False).indices.items():
+        if len(index) < 2:
+            continue
+        signs = radiation_signs(normals, slips, ray_directions(rows.loc[index, "azimuth"],
+                                                                rows.loc[index, "takeoff"]))
+        vote[index] = leave_one_out_votes(signs, rows.loc[index, "p_polarity"].to_numpy(float))
+    evidence = rows[["event_id", "sta_code", "p_polarity", "azimuth", "takeoff"]].copy()
+    evidence["vote"] = np.round(vote, 4)
+    evidence["decided"] = np.abs(vote) >= 2 * DECISIVE_VOTE - 1
+    evidence["disagrees"] = evidence["decided"] & (np.sign(vote) != np.sign(evidence["p_polarity"]))
+    if event_times is not None:
+        evidence["time"] = evidence["event_id"].map(event_times)
+    return evidence
+
+
+@dataclass
+class Finding:
+    stations: pd.DataFrame  # one row per station tested, the reversed ones first
+    evidence: pd.DataFrame  # one row per polarity (station_evidence)
+    pooled_disagreement: float
+
+
+def find(evidence: pd.DataFrame, *, alpha: float = ALPHA, min_events: int = MIN_EVENTS) -> Finding:
+    """The binomial test of every station on its decided polarities, against the pooled disagreement rate."""
+    from scipy.stats import binomtest, false_discovery_control
+
+    decided = evidence[evidence["decided"]]
+    pooled = float(decided["disagrees"].mean()) if len(decided) else float("nan")
+    grouped = decided.groupby("sta_code")
+    stations = pd.DataFrame({"events": evidence.groupby("sta_code")["event_id"].nunique()})
+    stations["decided"] = grouped.size().reindex(stations.index, fill_value=0)
+    stations["disagreements"] = grouped["disagrees"].sum().reindex(stations.index, fill_value=0).astype(int)
+    stations["disagreement_fraction"] = stations["disagreements"] / stations["decided"].where(
+        stations["decided"] > 0)
+    if "time" in decided:
+        wrong = decided[decided["disagrees"]].groupby("sta_code")["time"]
+        stations["first_disagreeing_event"] = wrong.min().reindex(stations.index)
+        stations["last_disagreeing_event"] = wrong.max().reindex(stations.index)
+    p_value = np.ones(len(stations))
+    rate = min(max(pooled, 1e-6), 1 - 1e-6) if np.isfinite(pooled) else 0.5
+    for i, (k, n) in enumerate(zip(stations["disagreements"], stations["decided"])):
+        if n > 0:
+            p_value[i] = binomtest(int(k), int(n), rate, alternative="greater").pvalue
+    stations["p_value"] = p_value
+    tested = stations["decided"] >= min_events
+    stations["q_value"] = np.nan
+    if tested.any():
+        stations.loc[tested, "q_value"] = false_discovery_control(stations.loc[tested, "p_value"].to_numpy())
+    stations["reversed"] = tested & (stations["q_value"] <= alpha) & (stations["disagreement_fraction"] > 0.5)
+    stations = stations.reset_index().sort_values(["reversed", "p_value", "sta_code"],
+                                                  ascending=[False, True, True], kind="stable")
+    return Finding(stations.reset_index(drop=True), evidence, pooled)
+
+
+def skhash_reversal_file(stations: pd.DataFrame, match_columns: tuple[str, ...]) -> str:
+    """SKHASH's station polarity reversal file (CSV input format) for the stations found reversed: the codes
+    (``sta_code`` split on dots into ``match_columns``) and the period, the days of the first and last
+    disagreeing events (0 and 0, SKHASH's "always", where no time is known)."""
+    found = stations[stations["reversed"]]
+    codes = found["sta_code"].str.split(".", expand=True) if len(found) else pd.DataFrame()
+    table = pd.DataFrame({column: codes[i] if i in codes else pd.Series(dtype=str)
+                          for i, column in enumerate(match_columns)})
+    if "first_disagreeing_event" in found and found["first_disagreeing_event"].notna().all():
+        first = pd.to_datetime(found["first_disagreeing_event"]).dt.floor("D")
+        last = pd.to_datetime(found["last_disagreeing_event"]).dt.floor("D") + pd.Timedelta(days=1)
+        table["start_time"] = first.dt.strftime("%Y-%m-%d").to_numpy()
+        table["end_time"] = last.dt.strftime("%Y-%m-%d").to_numpy()
+    else:
+        table["start_time"], table["end_time"] = "0", "0"
+    return table.to_csv(index=False)

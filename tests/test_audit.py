@@ -1,0 +1,132 @@
+"""`attpd audit reversals`: the leave-one-station-out test on planted reversals, its radiation convention against
+SKHASH's own output, and on real data (HASH's Northridge example) against SCSN's reversal list."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from attpd_bench import audit, tracking
+from attpd_bench.cli import app
+from attpd_bench.focal import closure, reversals
+from attpd_bench.focal.mechanism import fault_vectors
+
+runner = CliRunner()
+GOLDEN = Path(__file__).parent / "golden" / "northridge-raw"
+EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "real" / "skhash-examples"
+
+
+def _planted(n_events=60, n_stations=25, reversed_stations=("R1", "R2"), error_rate=0.03, seed=0) -> pd.DataFrame:
+    """Polarity rows like SKHASH's ``outfile_pol_info``: random mechanisms, each station seen by every event at a
+    random azimuth and take-off angle, true signs with a few random errors, two stations wired reversed."""
+    rng = np.random.default_rng(seed)
+    names = [*reversed_stations, *(f"S{i:02d}" for i in range(n_stations - len(reversed_stations)))]
+    rows = []
+    for event in range(n_events):
+        normal, slip = fault_vectors(rng.uniform(0, 360), rng.uniform(20, 90), rng.uniform(-180, 180))
+        azimuth, takeoff = rng.uniform(0, 360, n_stations), rng.uniform(20, 160, n_stations)
+        sign = reversals.radiation_signs(normal, slip, reversals.ray_directions(azimuth, takeoff))[0]
+        sign = np.where(np.isin(names, reversed_stations), -sign, sign)
+        sign = np.where(rng.random(n_stations) < error_rate, -sign, sign)
+        rows.append(pd.DataFrame({"event_id": str(event), "sta_code": [f"XX.{n}.--.HHZ" for n in names],
+                                  "p_polarity": sign, "azimuth": azimuth, "takeoff": takeoff}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_planted_reversed_stations_are_found_and_no_other():
+    finding = reversals.find(reversals.station_evidence(_planted()))
+    found = set(finding.stations.loc[finding.stations["reversed"], "sta_code"])
+    assert found == {"XX.R1.--.HHZ", "XX.R2.--.HHZ"}
+    assert finding.pooled_disagreement < 0.2
+    top = finding.stations.iloc[0]
+    assert top["disagreement_fraction"] > 0.8 and top["q_value"] < 1e-6
+
+
+def test_a_station_never_votes_on_itself():
+    """Leave-one-station-out is exact: a station's vote is what the event's other stations give, whatever its
+    own polarity says."""
+    rows = _planted(n_events=1, n_stations=20, reversed_stations=(), error_rate=0.0, seed=4)
+    flipped = rows.copy()
+    flipped.loc[3, "p_polarity"] *= -1
+    vote = reversals.station_evidence(rows)["vote"].to_numpy()
+    vote_flipped = reversals.station_evidence(flipped)["vote"].to_numpy()
+    assert vote[3] == vote_flipped[3]
+    assert (reversals.station_evidence(rows)["disagrees"].sum() == 0)
+
+
+def test_too_few_events_are_not_tested():
+    rows = _planted(n_events=4)
+    finding = reversals.find(reversals.station_evidence(rows))
+    assert not finding.stations["reversed"].any() and finding.stations["q_value"].isna().all()
+
+
+def test_radiation_convention_is_skhash_own():
+    """The predicted polarity of SKHASH's own mechanism, weighted as SKHASH weighs a misfit (sqrt of the P
+    amplitude), gives back the polarity misfit SKHASH reported for every Northridge event: a flipped take-off,
+    azimuth or frame would give 100 minus it."""
+    mechanisms = pd.read_csv(GOLDEN / "skhash_mechanisms.csv", dtype={"event_id": str}).drop_duplicates("event_id")
+    info = pd.read_csv(GOLDEN / "polarity_info.csv", dtype={"event_id": str})
+    assert len(mechanisms) == 24
+    for _, mechanism in mechanisms.iterrows():
+        rows = info[info["event_id"] == mechanism["event_id"]]
+        normal, slip = fault_vectors(mechanism["strike"], mechanism["dip"], mechanism["rake"])
+        rays = reversals.ray_directions(rows["azimuth"], rows["takeoff"])
+        amplitude = ((normal @ rays.T) * (slip @ rays.T))[0] * 2
+        weight = np.sqrt(np.abs(amplitude))
+        wrong = np.sign(amplitude) != np.sign(rows["p_polarity"].to_numpy())
+        assert 100 * weight[wrong].sum() / weight.sum() == pytest.approx(mechanism["polarity_misfit"], abs=0.11)
+
+
+def test_reversal_files_are_what_skhash_and_mechanisms_read(tmp_path):
+    stations = pd.DataFrame({"sta_code": ["CI.SWM.--.EHZ", "CI.OK.--.EHZ"], "reversed": [True, False],
+                             "first_disagreeing_event": ["1994-01-21 11:04:15", None],
+                             "last_disagreeing_event": ["1994-07-26 02:58:20", None]})
+    text = reversals.skhash_reversal_file(stations, ("network", "station", "location", "channel"))
+    assert text.splitlines() == ["network,station,location,channel,start_time,end_time",
+                                 "CI,SWM,--,EHZ,1994-01-21,1994-07-27"]
+    (tmp_path / "r.csv").write_text(text)
+    assert closure.read_reversal_file(tmp_path / "r.csv") == text
+    assert audit.hash_reversal_file(stations) == "SWM  19940121 19940727\n"
+
+
+def test_stations_on_a_reversal_list_count_only_while_listed(tmp_path):
+    (tmp_path / "list.txt").write_text("AAA 19940101 0\nBBB 19920101 19940101\nCCC 0 0\n")
+    times = pd.Series(["1994-01-21 11:04:15"])
+    assert audit.active_listed_stations(tmp_path / "list.txt", times, hash_format=True) == {"AAA", "CCC"}
+
+
+# ------------------------------------------------------------------------------------------ real data
+@pytest.mark.slow
+def test_northridge_reversals_found_are_on_scsn_list(tmp_path, monkeypatch):
+    """HASH's Northridge example without SCSN's reversal list: every listed station with enough decided events
+    is found, and applying the found reversals brings the mechanisms towards those computed with SCSN's list.
+    SKHASH's raw run matches the golden files the fast tests read."""
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = runner.invoke(app, ["audit", "reversals", "--skhash-control", "examples/hash2/control_file.txt",
+                                 "--out", "audit"])
+    assert result.exit_code == 0, result.output[-2000:]
+    stations = pd.read_csv(tmp_path / "audit" / audit.STATION_TABLE)
+    found = {code.split(".")[1] for code in stations.loc[stations["reversed"], "sta_code"]}
+    assert {"SWM", "PYR", "MWC", "SCY"} <= found and len(found) <= 6
+    assert "TWL" not in found  # on the list only until 1994-01-01, before these events
+    reversal_file = (tmp_path / "audit" / audit.REVERSAL_FILE).read_text()
+    assert "SWM  1994" in reversal_file
+    tracking.configure(None)
+    experiment = MlflowClient().get_experiment_by_name("attpd/audit/hash2")
+    run = MlflowClient().search_runs([experiment.experiment_id])[0]
+    metrics = run.data.metrics
+    assert metrics["listed_active_tested"] == 4 and metrics["found_on_list"] == 4
+    assert metrics["listed_not_found"] == 0
+    assert metrics["kagan_found_vs_list_median_deg"] < metrics["kagan_raw_vs_list_median_deg"]
+    fresh = pd.read_csv(tmp_path / "audit" / "raw" / "skhash_mechanisms.csv", dtype={"event_id": str})
+    golden = pd.read_csv(GOLDEN / "skhash_mechanisms.csv", dtype={"event_id": str})
+    assert list(fresh["event_id"]) == list(golden["event_id"])
+    assert np.allclose(fresh["polarity_misfit"], golden["polarity_misfit"], atol=3)
