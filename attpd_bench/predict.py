@@ -4,7 +4,7 @@ Output (CSV or Parquet, by the file's extension): one row per trace with its ide
 station), ``p_up``, ``p_down``, ``p_unknown`` (summing to 1), the predicted ``label`` U/D/K and the
 ``analyst_label`` where the input has one. Traces that cannot be read (no P pick in range, NaN samples, ...)
 are listed in ``<output>.skipped.csv``, never guessed. Optionally (``skhash_out``) a complete SKHASH input set
-for the up/down picks (:func:`attpd_bench.skhash.write_inputs`): polarity file weighted by probability, station
+for the up/down picks (:func:`attpd_bench.focal.skhash.write_inputs`): polarity file weighted by probability, station
 file, catalogue, velocity model and control file, from what the input knows (a store's coordinates, a synthetic
 region's truth) or from the user's files; what is known nowhere is an error before any model runs.
 """

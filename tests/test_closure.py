@@ -292,3 +292,26 @@ def test_sources_are_ranked_on_the_events_they_share():
     shared = closure.shared_events({"true": base, "analyst": picky})
     assert base.set_index("event_id").loc[shared, "kagan_deg"].median() < \
         picky.set_index("event_id").loc[shared, "kagan_deg"].median()
+
+
+@pytest.mark.slow
+def test_audit_finds_the_stations_the_region_wired_reversed(region, tmp_path, monkeypatch):
+    """The analyst's labels of a synthetic region with planted reversed stations: every reversed station with
+    enough decided events is found and nothing else; the audit's run has the scores and the mechanisms with the
+    found stations flipped, paired by event with the first."""
+    root, store = region
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = runner.invoke(app, ["audit", "reversals", "--store", str(store.path), "--polarities", "analyst",
+                                 "--out", "audit"])
+    assert result.exit_code == 0, result.output[-2000:]
+    tracking.configure(None)
+    client = MlflowClient()
+    run = client.search_runs([client.get_experiment_by_name("attpd/audit/pnw").experiment_id])[0]
+    metrics = run.data.metrics
+    assert metrics["true_reversed_tested"] >= 1
+    assert metrics["reversal_precision"] == 1.0 and metrics["reversal_recall_tested"] == 1.0
+    assert metrics["after_minus_before_n_paired"] >= 20
+    assert (tmp_path / "audit" / "after" / "skhash" / "reversals.csv").is_file()
+    reversal = pd.read_csv(tmp_path / "audit" / "reversals_skhash.csv")
+    assert len(reversal) == metrics["stations_reversed"]
