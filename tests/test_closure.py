@@ -315,3 +315,20 @@ def test_audit_finds_the_stations_the_region_wired_reversed(region, tmp_path, mo
     assert (tmp_path / "audit" / "after" / "skhash" / "reversals.csv").is_file()
     reversal = pd.read_csv(tmp_path / "audit" / "reversals_skhash.csv")
     assert len(reversal) == metrics["stations_reversed"]
+
+
+def test_eligibility_counts_only_polarities_skhash_keeps():
+    """An event with 9 polarities of which 2 lie beyond SKHASH's delmax (120 km) has 7 for SKHASH: below
+    npolmin (8), so it is not eligible and does not lower the mechanism fraction."""
+    stations = pd.DataFrame({"network": "XX", "station": [f"S{i}" for i in range(9)], "location": "--",
+                             "channel": "HHZ", "latitude": [34.0 + 0.1 * i for i in range(7)] + [35.5, 36.0],
+                             "longitude": -118.0, "elevation": 0.0})
+    catalog = pd.DataFrame({"event_id": ["far"], "time": [""], "latitude": [34.0], "longitude": [-118.0],
+                            "depth": [10.0]})
+    picks = stations[["network", "station", "location", "channel"]].assign(event_id="far", p_polarity=1.0)
+    distance = closure.skhash_distance_km(picks, stations, catalog)
+    assert distance.iloc[-1] == pytest.approx(222.4, abs=0.5) and distance.iloc[0] == pytest.approx(0.0)
+    table = closure.event_table(picks.assign(within_delmax=distance <= 120), pd.DataFrame(columns=["event_id"]),
+                                None)
+    assert table.loc[0, "n_polarities"] == 9 and table.loc[0, "n_within_delmax"] == 7
+    assert not table.loc[0, "eligible"]

@@ -6,7 +6,7 @@ per event -> the Kagan angle to the true mechanism (:mod:`mechanisms`) where the
 
 A model's polarity is its predicted class weighted by its probability (up: ``+p_up``, down: ``-p_down``,
 unknown: none), so SKHASH counts an unsure pick less. An event is *eligible* when it has at least SKHASH's
-``npolmin`` (8) polarities; ``n_events`` counts those, ``n_mechanisms`` those SKHASH gave a mechanism under its
+``npolmin`` (8) polarities within SKHASH's ``delmax`` (120 km: what SKHASH itself keeps); ``n_events`` counts those, ``n_mechanisms`` those SKHASH gave a mechanism under its
 default quality gates. Intervals resample events (the unit of a mechanism catalogue).
 """
 
@@ -157,6 +157,8 @@ def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: 
                                   geometry.velocity_model, reversals=request.reversals)
     mechanisms = skhash.run(control)
     seconds = time.perf_counter() - start
+    distance = skhash_distance_km(picks, geometry.stations, geometry.catalog)
+    picks = picks.assign(within_delmax=(distance <= skhash.QUALITY_GATES["delmax"]).to_numpy())
     table = event_table(picks, mechanisms, _true_mechanisms(request.meta, request.truth))
     skhash.write_atomically(request.out / TABLE_FILE, table.to_csv(index=False))
     return Closure(table, summarise(table, n_boot=n_boot, seed=seed), seconds)
@@ -183,13 +185,30 @@ def _true_mechanisms(meta: pd.DataFrame, aligned: pd.DataFrame | None) -> pd.Dat
     return mechanisms.drop_duplicates("event_id")
 
 
+def skhash_distance_km(picks: pd.DataFrame, stations: pd.DataFrame, catalog: pd.DataFrame) -> pd.Series:
+    """Source-receiver distance of each pick as SKHASH computes it before its ``delmax`` cut (``in_sta``: a flat
+    earth of 111.2 km per degree, longitudes shrunk by the cosine of the origin's latitude); NaN where the
+    station or the origin is unknown."""
+    located = picks.merge(stations, on=list(skhash.MATCH_COLUMNS), how="left").merge(
+        catalog[["event_id", "latitude", "longitude"]].astype({"event_id": str}), on="event_id", how="left",
+        suffixes=("_station", "_origin"))
+    dx = (located["longitude_station"] - located["longitude_origin"]) * 111.2 * np.cos(
+        np.radians(located["latitude_origin"]))
+    dy = (located["latitude_station"] - located["latitude_origin"]) * 111.2
+    return pd.Series(np.hypot(dx, dy).to_numpy(), index=picks.index)
+
+
 def event_table(picks: pd.DataFrame, mechanisms: pd.DataFrame, truth: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per event with a polarity: its count, SKHASH's mechanism (NaN where none) and, with the truth,
-    the true mechanism and the Kagan angle between them."""
-    counts = picks.groupby("event_id").agg(n_polarities=("p_polarity", "size"),
-                                            n_up=("p_polarity", lambda w: int((w > 0).sum())))
+    """One row per event with a polarity: its count (and the count SKHASH keeps, within ``delmax``, where
+    ``picks`` says so in ``within_delmax``), SKHASH's mechanism (NaN where none) and, with the truth, the true
+    mechanism and the Kagan angle between them. Eligible: at least ``npolmin`` polarities SKHASH keeps."""
+    within = picks["within_delmax"] if "within_delmax" in picks else pd.Series(True, index=picks.index)
+    counts = picks.assign(within_delmax=within.astype(bool)).groupby("event_id").agg(
+        n_polarities=("p_polarity", "size"), n_within_delmax=("within_delmax", "sum"),
+        n_up=("p_polarity", lambda w: int((w > 0).sum())))
     table = counts.reset_index()
-    table["eligible"] = table["n_polarities"] >= skhash.QUALITY_GATES["npolmin"]
+    table["n_within_delmax"] = table["n_within_delmax"].astype(int)
+    table["eligible"] = table["n_within_delmax"] >= skhash.QUALITY_GATES["npolmin"]
     found = mechanisms.reindex(columns=["event_id", *MECHANISM_COLUMNS])
     table = table.merge(found.astype({"event_id": str}), on="event_id", how="left")
     table["has_mechanism"] = table["strike"].notna()
