@@ -444,6 +444,13 @@ def promote(
     from attpd_bench.data.store import PolarityStore
 
     tracking.configure(tracking_uri)
+    if run_id is None and metric in registry.RANKING_METRICS:  # say which run will be judged, and why that one
+        candidate, n_runs = registry.best_training_run(model, dataset, metric), registry.count_training_runs(model,
+                                                                                                            dataset)
+        run_id = candidate.info.run_id
+        console.print(f"candidate: run {run_id} ({candidate.info.run_name}), the best of {n_runs} finished training "
+                      f"runs of {model} on {dataset} by dev_{metric} ({candidate.data.metrics[f'dev_{metric}']:.4f})",
+                      highlight=False, soft_wrap=True)
     decision = registry.promote(model, dataset, run_id=run_id, store=PolarityStore(store) if store else None,
                                 metric=metric, min_gain=min_gain, min_score=min_score, dry_run=dry_run,
                                 n_boot=n_boot)

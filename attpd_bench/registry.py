@@ -44,12 +44,21 @@ def registered_name(model: str, dataset: str) -> str:
     return f"attpd-{model_spec(model).name}-{dataset}"
 
 
-def best_training_run(model: str, dataset: str, metric: str = "macro_f1"):
-    """The finished training run (with a model) of ``model`` on ``dataset`` with the best dev ``metric``."""
+def _finished_training_runs(model: str, dataset: str, metric: str = "macro_f1") -> list:
     runs = tracking.search_runs(tracking.experiment_name("train", dataset),
                                 f"tags.model = '{model_spec(model).name}' and tags.kind = 'training' and "
                                 f"attributes.status = 'FINISHED'", order_by=[f"metrics.dev_{metric} DESC"])
-    runs = [r for r in runs if "model_uri" in r.data.tags and f"dev_{metric}" in r.data.metrics]
+    return [r for r in runs if "model_uri" in r.data.tags and f"dev_{metric}" in r.data.metrics]
+
+
+def count_training_runs(model: str, dataset: str, metric: str = "macro_f1") -> int:
+    """How many finished training runs with a model and a dev ``metric`` :func:`best_training_run` chose from."""
+    return len(_finished_training_runs(model, dataset, metric))
+
+
+def best_training_run(model: str, dataset: str, metric: str = "macro_f1"):
+    """The finished training run (with a model) of ``model`` on ``dataset`` with the best dev ``metric``."""
+    runs = _finished_training_runs(model, dataset, metric)
     if not runs:
         raise TrackingError(f"no finished training run of {model!r} on {dataset!r} with a model and dev_{metric} "
                             f"in experiment attpd/{dataset}")

@@ -369,3 +369,12 @@ def test_predict_with_no_up_or_down_pick_writes_an_empty_skhash_file(training_st
     assert "0 SKHASH picks" in result.output and "no trace was predicted up or down" in result.output
     pol = pd.read_csv(workdir / "skhash" / "polarities.csv")
     assert len(pol) == 0 and {"event_id", "network", "station", "p_polarity"} <= set(pol.columns)
+
+
+def test_promote_without_a_run_says_which_run_it_picked_and_why(training_store, good_model, workdir):
+    _model_run(good_model, training_store, 0.6, "worse")
+    best = _model_run(good_model, training_store, 0.8, "best")
+    result = runner.invoke(app, ["promote", "--model", "pd", "--dataset", "pnw", "--dry-run", "--n-boot", "100"])
+    assert result.exit_code == 0, result.output[-2000:]
+    assert f"candidate: run {best} (best)" in result.output
+    assert "the best of 2 finished training runs of pd on pnw by dev_macro_f1 (0.8000)" in result.output
