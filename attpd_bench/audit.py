@@ -81,6 +81,7 @@ def audit_store(store: Path, polarities: str, out: Path, *, split: str = "all", 
     out = check_out(out)
     request = closure.prepare(store, polarities, out / "before", split=split, n_boot=n_boot)
     picks = closure.polarity_rows(request)
+    skhash.python()  # built before the run: a failed install leaves no run
     _claim(out)
     opened = request.store
     tags = tracking.standard_tags(model=None, dataset=opened.dataset, store_fingerprint=opened.fingerprint,
@@ -143,6 +144,7 @@ def audit_control(control: Path, out: Path, *, base: Path | None = None, dataset
     out = check_out(out)
     dataset = dataset or re.sub(r"[^a-z0-9-]+", "-", control.resolve().parent.name.lower()).strip("-") or "skhash"
     skhash.check_control_inputs(control, base=base)
+    skhash.python()
     _claim(out)
     raw = skhash.adopt_control(control, out / "raw", base=base, without=("plfile",))
     tags = tracking.standard_tags(model=None, dataset=dataset, store_fingerprint=None, seed=None,

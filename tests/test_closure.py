@@ -332,3 +332,24 @@ def test_eligibility_counts_only_polarities_skhash_keeps():
                                 None)
     assert table.loc[0, "n_polarities"] == 9 and table.loc[0, "n_within_delmax"] == 7
     assert not table.loc[0, "eligible"]
+
+
+@pytest.mark.slow
+def test_skhash_is_provisioned_before_any_run_exists(region, tmp_path, monkeypatch):
+    """Where SKHASH's environment cannot be had (here: ATTPD_SKHASH_HOME names a user's folder), `mechanisms`
+    stops with one line before an MLflow run or an input set exists."""
+    root, store = region
+    users = tmp_path / "my-env"
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
+    monkeypatch.setenv("ATTPD_SKHASH_HOME", str(users))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = runner.invoke(app, ["mechanisms", "--store", str(store.path), "--polarities", "true", "--split", "all",
+                                 "--out", "m"])
+    ours = [line for line in result.output.splitlines() if " INFO mlflow" not in line]  # MLflow's own, in-process
+    assert result.exit_code == 1 and len(ours) == 1 and ours[0].startswith("error:") and str(users) in ours[0]
+    assert (users / "notes.txt").read_text() == "mine"
+    assert not (tmp_path / "m" / "skhash").exists()
+    tracking.configure(None)
+    assert MlflowClient().get_experiment_by_name("attpd/mechanisms/pnw") is None

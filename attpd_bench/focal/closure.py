@@ -275,6 +275,7 @@ def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> t
 
     store = request.store
     picks = polarity_rows(request)  # before the run: a source with no up/down pick leaves no failed run
+    skhash.python()  # SKHASH's environment built (a network install) before the run: a failure leaves none
     tags = tracking.standard_tags(model=None, dataset=store.dataset, store_fingerprint=store.fingerprint,
                                   seed=seed, kind="mechanisms", polarities=request.polarities,
                                   **{k: v for k, v in request.provenance.items() if k != "model_uri"})
