@@ -432,19 +432,22 @@ def promote(
     metric: Annotated[str, typer.Option(help="macro_f1 or accuracy (sign_accuracy is refused: abstaining "
                                              "raises it).")] = "macro_f1",
     min_gain: Annotated[float, typer.Option(help="Smallest improvement over the champion that moves it.")] = 0.0,
-    min_score: Annotated[Optional[float], typer.Option(help="Smallest test score a champion must reach, besides "
+    min_score: Annotated[Optional[float], typer.Option(help="Smallest score (on --split) a champion must reach, besides "
                                                             "beating the majority-class baseline.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates of the paired difference.")] = 1000,
     dry_run: Annotated[bool, typer.Option(help="Decide and report, change nothing in the registry.")] = False,
+    split: Annotated[str, typer.Option(help="Split the decision is made on: dev (test stays for the report) or "
+                                            "test.")] = "dev",
     tracking_uri: TrackingUri = None,
 ):
     """Register a candidate; it becomes `champion` only if it beats the majority-class baseline and the
-    champion significantly (paired event bootstrap on the test split), else `challenger`."""
+    champion significantly (paired event bootstrap on the dev split), else `challenger`."""
     from attpd_bench import registry, tracking
     from attpd_bench.data.store import PolarityStore
 
+    registry.check_options(metric=metric, n_boot=n_boot, min_gain=min_gain, min_score=min_score, split=split)
     tracking.configure(tracking_uri)
-    if run_id is None and metric in registry.RANKING_METRICS:  # say which run will be judged, and why that one
+    if run_id is None:  # say which run will be judged, and why that one
         candidate, n_runs = registry.best_training_run(model, dataset, metric), registry.count_training_runs(model,
                                                                                                             dataset)
         run_id = candidate.info.run_id
@@ -453,7 +456,7 @@ def promote(
                       highlight=False, soft_wrap=True)
     decision = registry.promote(model, dataset, run_id=run_id, store=PolarityStore(store) if store else None,
                                 metric=metric, min_gain=min_gain, min_score=min_score, dry_run=dry_run,
-                                n_boot=n_boot)
+                                n_boot=n_boot, split=split)
     table = Table("field", "value", title=f"promotion of {decision.name}{' (dry run)' if dry_run else ''}")
     for key, value in decision.as_dict().items():
         table.add_row(key, _fmt(value))
@@ -549,11 +552,23 @@ def skhash_command(
 
 @command(app, "mechanisms")
 def mechanisms(
-    store: Annotated[Path, typer.Option(help="Canonical store whose events get mechanisms.")],
-    polarities: Annotated[str, typer.Option(help="true (a synthetic region's true signs), analyst (the store's "
-                                                 "labels) or a model URI (models:/attpd-pd-scsn@champion).")],
-    out: Annotated[Path, typer.Option(help="Folder for mechanisms.csv (one row per event, kagan_deg) and "
-                                           "skhash/ (SKHASH's inputs and outputs, rerunnable by hand).")],
+    out: Annotated[Path, typer.Option(help="Folder for mechanisms.csv (one row per event, kagan_deg), "
+                                           "mechanisms.xml (QuakeML) and skhash/ (SKHASH's inputs and outputs, "
+                                           "rerunnable by hand).")],
+    store: Annotated[Optional[Path], typer.Option(help="Canonical store whose events get mechanisms.")] = None,
+    polarities: Annotated[Optional[str], typer.Option(help="With --store: true (a synthetic region's true "
+                                                           "signs), analyst (the store's labels) or a model URI "
+                                                           "(models:/attpd-pd-scsn@champion).")] = None,
+    skhash_control: Annotated[Optional[Path], typer.Option(help="Instead of --store: a network's own SKHASH "
+                                                                "control file (any of SKHASH's input formats), "
+                                                                "run as it is.")] = None,
+    skhash_base: Annotated[Optional[Path], typer.Option(help="Folder the control file's relative paths start "
+                                                             "from [the current folder].")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="With --skhash-control: the name of its runs "
+                                                        "(attpd/mechanisms/NAME) [the control file's folder].")] = None,
+    reference: Annotated[Optional[Path], typer.Option(help="Reference mechanisms to score against (kagan_deg): "
+                                                           "a CSV event_id,strike,dip,rake or a QuakeML "
+                                                           "catalogue.")] = None,
     truth: Annotated[Optional[Path], typer.Option(help="truth.csv of a synthetic region [found through the "
                                                        "store's manifest].")] = None,
     split: Annotated[str, typer.Option(help="train, dev, test or all.")] = "test",
@@ -576,19 +591,40 @@ def mechanisms(
     from attpd_bench import tracking
     from attpd_bench.focal import closure
 
+    if (store is None) == (skhash_control is None):
+        raise ConfigError("give --store with --polarities, or --skhash-control")
+    if skhash_control is not None:
+        if not skhash_control.is_file():
+            raise ConfigError(f"{skhash_control}: --skhash-control not found")
+        tracking.configure(tracking_uri)
+        with console.status("SKHASH on the network's input set"):
+            result, run_id = closure.from_control(skhash_control, out, base=skhash_base, dataset=dataset,
+                                                  reference=reference, n_boot=n_boot, seed=seed)
+        _print_mechanisms(result, f"mechanisms of {skhash_control}", out, run_id)
+        return
+    if polarities is None:
+        raise ConfigError("--store needs --polarities (true, analyst or a model URI)")
     tracking.configure(tracking_uri)
     request = closure.prepare(store, polarities, out, truth=truth, split=split, stations=stations,
-                              catalog=catalog, velocity_model=velocity_model, n_boot=n_boot, reversals=reversals)
+                              catalog=catalog, velocity_model=velocity_model, n_boot=n_boot, reversals=reversals,
+                              reference=reference)
     from attpd_bench import registry
 
     request.provenance = registry.resolve(polarities)  # the version an alias points to now, kept with the run
     with console.status("polarities -> SKHASH -> mechanisms"):
         result, run_id = closure.compute_and_log(request, n_boot=n_boot, seed=seed)
-    table = Table("field", "value", title=f"mechanisms of {store} ({polarities}, {split})")
+    _print_mechanisms(result, f"mechanisms of {store} ({polarities}, {split})", out, run_id)
+
+
+def _print_mechanisms(result, title: str, out: Path, run_id: str) -> None:
+    from attpd_bench.focal import closure
+
+    table = Table("field", "value", title=title)
     for key, value in result.summary.items():
         table.add_row(key, _fmt(value))
     console.print(table)
-    console.print(f"{out / closure.TABLE_FILE}; SKHASH's inputs in {out / closure.SKHASH_FOLDER} (rerun: SKHASH "
+    console.print(f"{out / closure.TABLE_FILE}, {out / closure.QUAKEML_FILE}; SKHASH's inputs in "
+                  f"{out / closure.SKHASH_FOLDER} (rerun: attpd skhash "
                   f"{(out / closure.SKHASH_FOLDER / 'control.txt').resolve()}); run {run_id}", soft_wrap=True)
 
 

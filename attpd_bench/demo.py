@@ -330,7 +330,8 @@ def decisions_table(outcomes: dict[tuple[str, str], ModelOutcome]) -> pd.DataFra
     rows = []
     for (model, region), o in outcomes.items():
         for role, d in zip(("untuned", "tuned (best trial refit)"), o.decisions):
-            rows.append({"registered model": d.name, "candidate": role, "test macro-F1": f"{d.candidate_score:.3f}",
+            rows.append({"registered model": d.name, "candidate": role,
+                         f"{d.split} macro-F1 (decides)": f"{d.candidate_score:.3f}",
                          "decision": d.alias, "reason": d.reason})
     return pd.DataFrame(rows).set_index("registered model")
 
@@ -365,8 +366,8 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
         f"in-domain {out.loc[best, 'macro_f1_in_domain']:.3f} vs {out.loc[other, 'macro_f1_in_domain']:.3f}). "
         f"Cell by cell ({a} - {b} macro-F1, 95 % paired event-bootstrap interval), of the {len(cells)} "
         f"out-of-domain cells {n_a} favour {a}, {n_b} favour {b} and {len(cells) - n_a - n_b} are inconclusive.",
-        "## Promotion decisions (gate: beat the majority-class baseline; then the paired rule against the "
-        "champion)",
+        "## Promotion decisions (on the dev split; gate: beat the majority-class baseline; then the paired rule "
+        "against the champion; the champions' test scores above were not used to choose them)",
         decisions_table(outcomes).to_markdown(),
         "## Studies",
         studies.to_markdown(),

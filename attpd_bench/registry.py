@@ -2,8 +2,10 @@
 aliases (stages are not used).
 
 Promotion: the candidate (a given run of ``model`` on ``dataset``, or the finished training run with the best
-dev metric) is evaluated on the data set's store, test split. It must first pass the gate: beat the
-majority-class baseline (the test split's most frequent label, predicted for every trace) by the paired rule
+dev metric) is evaluated on the data set's store, dev split by default: the split that chooses is never the one
+that reports, so a champion's test score stays a score of a model nothing was chosen on (``split="test"`` is
+there for a store whose dev split is too small). It must first pass the gate: beat the
+majority-class baseline (the split's most frequent label, predicted for every trace) by the paired rule
 below, and reach ``min_score`` if one is given. Then it is compared with the current champion: the champion
 alias moves only if the candidate wins by at least ``min_gain`` and the paired event-bootstrap interval of the
 difference lies above zero; otherwise the candidate becomes ``challenger``. Ranking metrics are macro-F1 and
@@ -153,6 +155,7 @@ class Decision:
     reason: str
     dry_run: bool
     store_fingerprint: str
+    split: str = "dev"  # the split the decision was made on
 
     def as_dict(self) -> dict:
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
@@ -235,9 +238,8 @@ def _check_candidate(run, model: str, dataset: str, store: PolarityStore | None)
     return store
 
 
-def promote(model: str, dataset: str, *, run_id: str | None = None, store: PolarityStore | None = None,
-            metric: str = "macro_f1", min_gain: float = 0.0, min_score: float | None = None,
-            dry_run: bool = False, n_boot: int = 1000, seed: int = 0, max_rounds: int = 3) -> Decision:
+def check_options(*, metric: str, n_boot: int, min_gain: float, min_score: float | None, split: str) -> None:
+    """A promotion's options, checked before anything is looked up or evaluated."""
     if metric in ABSTENTION_METRICS:
         raise ConfigError(f"{metric} cannot rank promotions: it counts only the traces a model calls up or "
                           f"down, so a model that answers 'unknown' raises it; promote on "
@@ -246,26 +248,35 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
         raise ConfigError(f"unknown metric {metric!r}; expected one of {', '.join(RANKING_METRICS)}")
     if n_boot < 100:
         raise ConfigError(f"--n-boot must be at least 100 for a 95% interval, got {n_boot}")
+    if split not in ("dev", "test"):
+        raise ConfigError(f"--split must be dev (the default: test stays for the report) or test, got {split!r}")
     for option, value in (("--min-gain", min_gain), ("--min-score", min_score)):
         if value is not None and not math.isfinite(value):
             raise ConfigError(f"{option} must be a finite number, got {value}")
+
+
+def promote(model: str, dataset: str, *, run_id: str | None = None, store: PolarityStore | None = None,
+            metric: str = "macro_f1", min_gain: float = 0.0, min_score: float | None = None,
+            dry_run: bool = False, n_boot: int = 1000, seed: int = 0, max_rounds: int = 3,
+            split: str = "dev") -> Decision:
+    check_options(metric=metric, n_boot=n_boot, min_gain=min_gain, min_score=min_score, split=split)
     name = registered_name(model, dataset)
     run = get_run(run_id) if run_id else best_training_run(model, dataset, metric)
     store = _check_candidate(run, model, dataset, store)
-    candidate_eval = evaluate_model(load_model(run.data.tags["model_uri"]), store, "test", n_boot=0)
-    # the test split's own most frequent label: the strongest constant answer (a balanced train split, as
+    candidate_eval = evaluate_model(load_model(run.data.tags["model_uri"]), store, split, n_boot=0)
+    # the split's own most frequent label: the strongest constant answer (a balanced train split, as
     # SCSN's, would name an arbitrary class)
     majority = int(np.bincount(candidate_eval.labels, minlength=len(CLASS_NAMES)).argmax())
     gate = _gate(metric, min_gain, min_score, candidate_eval, majority, n_boot, seed)
     with tracking.exclusive(f"promote-{name}"):
         return _compare_and_move(name, run, store, candidate_eval, gate, metric=metric, min_gain=min_gain,
                                  min_score=min_score, dry_run=dry_run, n_boot=n_boot, seed=seed,
-                                 max_rounds=max_rounds)
+                                 max_rounds=max_rounds, split=split)
 
 
 def _compare_and_move(name: str, run, store: PolarityStore, candidate_eval, gate: dict, *, metric: str,
                       min_gain: float, min_score: float | None, dry_run: bool, n_boot: int, seed: int,
-                      max_rounds: int) -> Decision:
+                      max_rounds: int, split: str) -> Decision:
     """Compare with the champion and move an alias; under the registered model's lock where the tracking store
     has one, so that promotions of one registered model run one after another. The re-check before the move
     covers stores without a lock (an mlflow server)."""
@@ -278,21 +289,22 @@ def _compare_and_move(name: str, run, store: PolarityStore, candidate_eval, gate
             return _record(Decision(name, run.info.run_id, str(champion.version), str(champion.version), metric,
                                     score, score, 0.0, 0.0, 0.0, min_gain, **gate_fields, min_score=min_score,
                                     alias=CHAMPION, reason="candidate is already the champion",
-                                    dry_run=dry_run, store_fingerprint=store.fingerprint), run, store, None)
+                                    dry_run=dry_run, store_fingerprint=store.fingerprint, split=split), run,
+                           store, None)
         champion_eval = None
         if champion is not None:
             champ_fp = champion.tags.get("store_fingerprint")
             if champ_fp and champ_fp != store.fingerprint:
                 raise ConfigError(f"champion {name} v{champion.version} was trained on store {champ_fp[:16]}, the "
                                   f"candidate on {store.fingerprint[:16]}: refusing to compare across stores")
-            champion_eval = evaluate_model(load_model(f"models:/{name}/{champion.version}"), store, "test",
+            champion_eval = evaluate_model(load_model(f"models:/{name}/{champion.version}"), store, split,
                                            n_boot=0)
         verdict = _decide(metric, min_gain, candidate_eval, champion_eval, gate, n_boot, seed)
         decision = Decision(name, run.info.run_id, None, str(champion.version) if champion else None, metric,
                             verdict["candidate_score"], verdict["champion_score"], verdict["difference"],
                             verdict["ci_low"], verdict["ci_high"], min_gain, **gate_fields, min_score=min_score,
                             alias=verdict["alias"], reason=verdict["reason"], dry_run=dry_run,
-                            store_fingerprint=store.fingerprint)
+                            store_fingerprint=store.fingerprint, split=split)
         if dry_run:
             return _record(decision, run, store, None)
         version = register(run, name)

@@ -27,10 +27,11 @@ from attpd_bench.focal.truth import aligned_truth, find_truth
 from attpd_bench.data.store import MANIFEST_FILE, SPLITS, PolarityStore
 from attpd_bench.errors import ConfigError, DataError
 from attpd_bench.focal.mechanism import kagan_angle
+from attpd_bench.focal.quakeml import read_reference, write_mechanisms
 
 POLARITY_SOURCES = ("true", "analyst")  # or a model URI
 QUALITIES = ("A", "B", "C", "D")
-TABLE_FILE = "mechanisms.csv"
+TABLE_FILE, QUAKEML_FILE = "mechanisms.csv", "mechanisms.xml"
 SKHASH_FOLDER = "skhash"
 MECHANISM_COLUMNS = ("strike", "dip", "rake", "quality", "azimuthal_gap", "takeoff_gap", "polarity_misfit",
                      "prob_mech")
@@ -59,6 +60,7 @@ class Request:
     model: object = None
     provenance: dict = field(default_factory=dict)  # what a registered model URI resolved to
     reversals: str | None = None  # a station polarity reversal file's text, applied by SKHASH
+    reference: pd.DataFrame | None = None  # mechanisms to score against (event_id, true_strike, ...), the user's
 
 
 def check_polarity_source(polarities: str) -> None:
@@ -79,7 +81,7 @@ def check_polarity_source(polarities: str) -> None:
 
 def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = None, split: str = "test",
             stations: Path | None = None, catalog: Path | None = None, velocity_model: Path | None = None,
-            n_boot: int = 1000, reversals: Path | None = None) -> Request:
+            n_boot: int = 1000, reversals: Path | None = None, reference: Path | None = None) -> Request:
     """Everything that can go wrong before SKHASH runs, checked before any run or file exists."""
     if not (Path(store) / MANIFEST_FILE).is_file():
         raise DataError(f"{store}: --store is not a canonical store (no {MANIFEST_FILE}); run `attpd data "
@@ -95,6 +97,7 @@ def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = Non
     if n_boot < 1:
         raise ConfigError(f"--n-boot must be at least 1, got {n_boot}")
     reversal_text = read_reversal_file(reversals) if reversals is not None else None
+    reference_table = read_reference(reference) if reference is not None else None
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir())
                                               and not skhash.written_by_us(out / SKHASH_FOLDER))):
@@ -112,7 +115,8 @@ def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = Non
         from attpd_bench.evaluate import load_model
 
         model = load_model(polarities)
-    return Request(opened, polarities, out, split, meta, aligned, geometry, model, reversals=reversal_text)
+    return Request(opened, polarities, out, split, meta, aligned, geometry, model, reversals=reversal_text,
+                   reference=reference_table)
 
 
 REVERSAL_COLUMNS = (*skhash.MATCH_COLUMNS, "start_time", "end_time")
@@ -159,8 +163,11 @@ def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: 
     seconds = time.perf_counter() - start
     distance = skhash_distance_km(picks, geometry.stations, geometry.catalog)
     picks = picks.assign(within_delmax=(distance <= skhash.QUALITY_GATES["delmax"]).to_numpy())
-    table = event_table(picks, mechanisms, _true_mechanisms(request.meta, request.truth))
+    known = request.reference if request.reference is not None else _true_mechanisms(request.meta, request.truth)
+    table = event_table(picks, mechanisms, known)
     skhash.write_atomically(request.out / TABLE_FILE, table.to_csv(index=False))
+    write_mechanisms(request.out / QUAKEML_FILE, table[table["has_mechanism"]], origins=geometry.catalog,
+                     method=f"SKHASH-{skhash.SKHASH_VERSION}")
     return Closure(table, summarise(table, n_boot=n_boot, seed=seed), seconds)
 
 
@@ -289,6 +296,7 @@ def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> t
         log.log_metrics({**closure.summary, "skhash_seconds": closure.seconds})
         log.log_artifacts(request.out / SKHASH_FOLDER, SKHASH_FOLDER)
         log.log_artifact(request.out / TABLE_FILE)
+        log.log_artifact(request.out / QUAKEML_FILE)
         if "kagan_deg" in closure.table:
             title = f"{store.dataset}: {request.polarities}"
             log.log_figure(plots.beachballs(closure.table, title=title), "figures/beachballs.png")
@@ -362,3 +370,55 @@ def markdown_rows(table: pd.DataFrame) -> pd.DataFrame:
         shown = shown.drop(columns=["shared events"])
     shown = shown.rename(columns={"median Kagan (deg) [95 %]": "median Kagan, own events (deg) [95 %]"})
     return shown.drop(columns=["median Kagan (deg)", "95 % interval"])
+
+
+# ------------------------------------------------------------------------------------------ a network's input set
+def from_control(control: Path, out: Path, *, base: Path | None = None, dataset: str | None = None,
+                 reference: Path | None = None, n_boot: int = 1000, seed: int = 0) -> tuple[Closure, str]:
+    """Mechanisms of a network's own SKHASH input set (its control file, any of SKHASH's input formats, with its
+    reversal list and settings as they are), run from the suite's SKHASH environment into ``out/skhash``; the
+    per-event table (with ``--reference`` mechanisms, their Kagan angle) and the QuakeML catalogue in ``out``;
+    logged as a run in ``attpd/mechanisms/<dataset>``."""
+    import re
+
+    from attpd_bench import plots, tracking
+
+    control = Path(control)
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not skhash.written_by_us(out / SKHASH_FOLDER))):
+        raise DataError(f"{out}: --out exists and is not a folder `attpd mechanisms` wrote; refusing to write "
+                        f"into it")
+    skhash.check_control_inputs(control, base=base)
+    known = read_reference(reference) if reference is not None else None
+    dataset = dataset or re.sub(r"[^a-z0-9-]+", "-", control.resolve().parent.name.lower()).strip("-") or "skhash"
+    skhash.python()  # built before the run: a failed install leaves no run
+    tags = tracking.standard_tags(model=None, dataset=dataset, store_fingerprint=None, seed=seed,
+                                  kind="mechanisms", polarities=str(control))
+    with tracking.run(tracking.experiment_name("mechanisms", dataset), "mechanisms-skhash-control", tags,
+                      active=False) as log:
+        log.log_params({"control": str(control.resolve()), "skhash_version": skhash.SKHASH_VERSION,
+                        "reference": str(reference) if reference else None})
+        start = time.perf_counter()
+        adopted = skhash.adopt_control(control, out / SKHASH_FOLDER, base=base)
+        mechanisms = skhash.run(adopted)
+        seconds = time.perf_counter() - start
+        table = mechanisms.rename(columns={"num_p_pol": "n_polarities"}).assign(
+            eligible=True, has_mechanism=lambda frame: frame["strike"].notna())
+        if known is not None:
+            table = table.merge(known, on="event_id", how="left")
+            table["kagan_deg"] = kagan_angle((table["strike"], table["dip"], table["rake"]),
+                                             (table["true_strike"], table["true_dip"], table["true_rake"]))
+        skhash.write_atomically(out / TABLE_FILE, table.to_csv(index=False))
+        write_mechanisms(out / QUAKEML_FILE, mechanisms, method=f"SKHASH-{skhash.SKHASH_VERSION}")
+        result = Closure(table, summarise(table[table["kagan_deg"].notna()] if "kagan_deg" in table else table,
+                                          n_boot=n_boot, seed=seed), seconds)
+        result.summary["n_mechanisms"] = int(table["has_mechanism"].sum())
+        log.log_metrics({**result.summary, "skhash_seconds": seconds})
+        log.log_artifacts(out / SKHASH_FOLDER, SKHASH_FOLDER)
+        log.log_artifact(out / TABLE_FILE)
+        log.log_artifact(out / QUAKEML_FILE)
+        if "kagan_deg" in table:
+            title = f"{dataset}: SKHASH against the reference"
+            log.log_figure(plots.kagan_histogram(table, title=title), "figures/kagan_histogram.png")
+    return result, log.run_id
