@@ -1,4 +1,10 @@
-"""``attpd audit reversals``: stations whose polarities the other stations' mechanisms contradict, found, scored
+"""``attpd audit``: what poisons a polarity catalogue, found, scored and applied.
+
+``attpd audit labels`` (:func:`audit_labels`): the traces whose analyst label is most likely wrong
+(:mod:`label_issues`, confident learning on a model's out-of-sample probabilities, with the mechanisms' vote
+where known), scored against a synthetic region's planted label errors, and a relabelled copy of the store.
+
+``attpd audit reversals``: stations whose polarities the other stations' mechanisms contradict, found, scored
 and applied.
 
 Two inputs, one test (:mod:`focal.reversals`):
@@ -27,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attpd_bench.errors import DataError
+from attpd_bench.errors import ConfigError, DataError
 from attpd_bench.focal import closure, reversals, skhash
 from attpd_bench.focal.mechanism import kagan_angle
 from attpd_bench.focal.polarities import match_codes
@@ -250,3 +256,76 @@ def compare_mechanisms(mechanisms: dict[str, pd.DataFrame], reference: pd.DataFr
                          table[f"{label}_rake"].fillna(0)),
                         (table["list_strike"], table["list_dip"], table["list_rake"])), np.nan)
     return table
+
+
+# ------------------------------------------------------------------------------------------ mislabelled picks
+ISSUES_TABLE = "label_issues.csv"
+
+
+def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
+                 reversal_audit: Path | None = None, relabel: Path | None = None, relabel_to: str = "suspected",
+                 provenance: dict | None = None, batch_size: int = 1024) -> tuple[pd.DataFrame, dict, str]:
+    """The label audit of a store's split (see :mod:`label_issues`), logged as a run in ``attpd/audit/<dataset>``;
+    (ranked issues, summary, run id). ``reversal_audit``: a folder of ``attpd audit reversals`` on the same
+    store, whose ``evidence.csv`` gives the mechanisms' votes."""
+    from attpd_bench import label_issues, tracking
+    from attpd_bench.data.store import SPLITS, PolarityStore, relabelled_copy
+    from attpd_bench.evaluate import load_model
+    from attpd_bench.focal.truth import aligned_truth, find_truth
+    from attpd_bench.pipeline import predict_probabilities
+    from attpd_bench.registry import training_store_fingerprint
+
+    out = check_out(out)
+    opened = PolarityStore(store)
+    if split not in (*SPLITS, "all"):
+        raise ConfigError(f"--split must be one of {', '.join(SPLITS)} or all, got {split!r}")
+    if relabel_to not in label_issues.RELABEL_TARGETS:
+        raise ConfigError(f"--relabel-to must be one of {', '.join(label_issues.RELABEL_TARGETS)}, got "
+                          f"{relabel_to!r}")
+    if relabel is not None and Path(relabel).exists():
+        raise DataError(f"{relabel}: --relabel exists; the relabelled copy goes to a new folder")
+    provenance = provenance or {"model_uri": model_uri}
+    if training_store_fingerprint(provenance) == opened.fingerprint and split in ("train", "all"):
+        raise ConfigError(f"{model_uri} was trained on {opened.path}'s train split: its probabilities there are "
+                          f"not out-of-sample; audit --split dev or test, or use a model that never saw this store")
+    votes = None
+    if reversal_audit is not None:
+        evidence_path = Path(reversal_audit) / EVIDENCE_TABLE
+        if not evidence_path.is_file():
+            raise DataError(f"{reversal_audit}: --reversal-audit is not a folder of `attpd audit reversals` (no "
+                            f"{EVIDENCE_TABLE})")
+        evidence = pd.read_csv(evidence_path, dtype={"event_id": str, "sta_code": str})
+        votes = evidence.set_index(["event_id", "sta_code"])["vote"]
+        votes = votes[~votes.index.duplicated()]
+    model = load_model(model_uri)
+    rows = opened.rows(None if split == "all" else split)
+    meta = opened.metadata.iloc[rows].reset_index(drop=True)
+    labels = meta["label"].to_numpy(np.int64)
+    _claim(out)
+    tags = tracking.standard_tags(model=None, dataset=opened.dataset, store_fingerprint=opened.fingerprint,
+                                  seed=None, kind="audit-labels", polarities=model_uri,
+                                  **{k: v for k, v in provenance.items() if k != "model_uri"})
+    with tracking.run(tracking.experiment_name("audit", opened.dataset), f"labels-{closure._short(model_uri)}",
+                      tags, active=False) as log:
+        log.log_params({"store": str(opened.path), "model_uri": model_uri, "split": split,
+                        "relabel_to": relabel_to if relabel else None, "method": "cleanlab find_label_issues "
+                        "(prune_by_noise_rate, ranked by self_confidence)"})
+        probabilities = predict_probabilities(model, opened, None if split == "all" else split,
+                                              tuple(model.input_shape[1:]), batch_size=batch_size)
+        issues = label_issues.find(meta, labels, probabilities, votes)
+        summary = {"traces": len(meta), "issues_flagged": len(issues),
+                   "issues_contradicted_by_mechanism": int(issues["mechanism_contradicts"].sum())}
+        truth_path = find_truth(opened.path)
+        if truth_path is not None:
+            truth = aligned_truth(meta, truth_path)
+            summary.update(label_issues.score(issues, truth["label_error"].to_numpy(bool)))
+        if relabel is not None:
+            new_labels = opened.metadata["label"].to_numpy(np.int8).copy()
+            new_labels[rows] = label_issues.relabelled(labels, issues, relabel_to)
+            relabelled_copy(opened, new_labels, Path(relabel),
+                            note={"relabelled_traces": len(issues), "to": relabel_to, "audit_run": log.run_id})
+            summary["relabelled_traces"] = len(issues)
+        skhash.write_atomically(out / ISSUES_TABLE, issues.drop(columns=["row"]).to_csv(index=False))
+        log.log_metrics(summary)
+        log.log_artifact(out / ISSUES_TABLE)
+    return issues, summary, log.run_id

@@ -24,7 +24,8 @@ app.add_typer(data_app, name="data")
 tune_app = typer.Typer(help="Optuna studies: run trials (default) or `tune show` the results.",
                        rich_markup_mode=None)
 app.add_typer(tune_app, name="tune")
-audit_app = typer.Typer(help="Find what poisons a polarity catalogue: reversed stations.", no_args_is_help=True,
+audit_app = typer.Typer(help="Find what poisons a polarity catalogue: mislabelled picks, reversed stations.",
+                        no_args_is_help=True,
                         rich_markup_mode=None)
 app.add_typer(audit_app, name="audit")
 
@@ -686,6 +687,48 @@ def audit_reversals(
     console.print(summary)
     console.print(f"{out / audit.STATION_TABLE}; SKHASH's reversal file {out / audit.REVERSAL_FILE}; run {run_id}",
                   soft_wrap=True)
+
+
+@command(audit_app, "labels")
+def audit_labels(
+    store: Annotated[Path, typer.Option(help="Canonical store whose labels to audit.")],
+    model_uri: Annotated[str, typer.Option(help="A model that did not train on --split of this store "
+                                                "(models:/attpd-pd-pnw@champion on its dev or test split).")],
+    out: Annotated[Path, typer.Option(help="Folder for label_issues.csv (the ranked suspects).")],
+    split: Annotated[str, typer.Option(help="train, dev, test or all (train and all only for a model that never "
+                                            "saw this store).")] = "test",
+    reversal_audit: Annotated[Optional[Path], typer.Option(help="Folder of `attpd audit reversals` on this "
+                                                                "store: the mechanisms' votes join the "
+                                                                "evidence.")] = None,
+    relabel: Annotated[Optional[Path], typer.Option(help="Write a copy of the store here with the flagged labels "
+                                                         "changed (never the original).")] = None,
+    relabel_to: Annotated[str, typer.Option(help="suspected (the model's class) or unknown.")] = "suspected",
+    tracking_uri: TrackingUri = None,
+):
+    """Rank the traces whose analyst label is most likely wrong: confident learning (cleanlab) on the model's
+    out-of-sample probabilities, with the mechanisms' vote where known. Logged in attpd/audit/<dataset>."""
+    from attpd_bench import audit, registry, tracking
+    from attpd_bench.focal.closure import check_polarity_source
+
+    check_polarity_source(model_uri)
+    tracking.configure(tracking_uri)
+    with console.status("model probabilities -> confident learning"):
+        issues, summary, run_id = audit.audit_labels(store, model_uri, out, split=split,
+                                                     reversal_audit=reversal_audit, relabel=relabel,
+                                                     relabel_to=relabel_to, provenance=registry.resolve(model_uri))
+    table = Table("rank", "trace", "station", "label", "suspected", "p(label)", "mechanism vote",
+                  title=f"most suspect labels of {store} ({split}): {len(issues)} flagged")
+    for _, row in issues.head(15).iterrows():
+        table.add_row(str(row["rank"]), str(row["source_trace_name"]), row["sta_code"], row["label"],
+                      row["suspected_label"], f"{row['p_label']:.3f}",
+                      "-" if row["mechanism_vote"] != row["mechanism_vote"] else f"{row['mechanism_vote']:+.2f}")
+    console.print(table)
+    summary_table = Table("field", "value", title="summary")
+    for key, value in summary.items():
+        summary_table.add_row(key, _fmt(value))
+    console.print(summary_table)
+    console.print(f"{out / audit.ISSUES_TABLE}" + (f"; relabelled store {relabel}" if relabel else "")
+                  + f"; run {run_id}", soft_wrap=True)
 
 
 @command(app, "import-h5")

@@ -62,7 +62,8 @@ def bench(stores, raw_regions, tmp_path_factory):
         patch.chdir(root)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         tracking.configure(None)
-        with tracking.run("attpd/pnw", "champion", {"kind": "training", "model": "pd"}) as log:
+        with tracking.run("attpd/pnw", "champion", {"kind": "training", "model": "pd",
+                                                     "store_fingerprint": stores[("pnw", "native")].fingerprint}) as log:
             example = np.zeros((2, 400, 1), dtype=np.float32)
             tracking.log_keras_model(build_model("pd"), example, CUSTOM_OBJECTS)
             run_id = log.run_id
@@ -161,6 +162,14 @@ CASES = [
     ("a reference that is not one", ["mechanisms", "--store", S, "--polarities", "true", "--out", "m",
                                      "--reference", "notes.csv"], ["notes.csv", "--reference", "event_id"]),
     ("mechanisms of no input", ["mechanisms", "--out", "m"], ["--store", "--skhash-control"]),
+    ("labels audit of the split the model trained on", ["audit", "labels", "--store", S, "--model-uri",
+                                                        f"models:/{NAME}@champion", "--split", "train", "--out", "a"],
+     ["not out-of-sample", "--split dev or test"]),
+    ("labels audit with an unknown relabel target", ["audit", "labels", "--store", S, "--model-uri", "first-motion",
+                                                     "--out", "a", "--relabel-to", "flip"], ["--relabel-to", "flip"]),
+    ("labels audit relabelling over a user's folder", ["audit", "labels", "--store", S, "--model-uri",
+                                                       "first-motion", "--out", "a", "--relabel", "thesis"],
+     ["thesis", "--relabel"]),
     ("audit without an input", ["audit", "reversals", "--out", "a"], ["--store", "--skhash-control"]),
     ("audit into a user's folder", ["audit", "reversals", "--store", S, "--polarities", "analyst", "--out",
                                     "thesis"], ["thesis", "--out"]),

@@ -321,3 +321,34 @@ class PolarityStore:
 
 def _nan_none(x) -> float | None:
     return None if pd.isna(x) else round(float(x), 2)
+
+
+WRITER_COLUMNS = ("trace_name", "trace_polarity", "trace_p_arrival_sample", "trace_sampling_rate_hz",
+                  "trace_component_order", "split", "source_dataset")  # what StoreWriter.commit adds
+
+
+def relabelled_copy(store: PolarityStore, labels: np.ndarray, out: Path, *, note: dict,
+                    chunk_size: int = 8192) -> PolarityStore:
+    """A new store at ``out`` with the same waveforms, metadata and split as ``store`` and ``labels`` instead of
+    its labels (streamed, chunk by chunk); the manifest names the original and ``note`` says why. The original
+    is never touched."""
+    labels = np.asarray(labels, dtype=np.int8)
+    if len(labels) != len(store):
+        raise ValueError(f"{len(labels)} labels for a store of {len(store)} traces")
+    if Path(out).resolve() == store.path.resolve():
+        raise DataError(f"{out}: the relabelled copy cannot replace its original")
+    writer = StoreWriter(out, store.dataset)
+    try:
+        keep = [c for c in store.metadata if c not in WRITER_COLUMNS]
+        for chunk in store.iter_chunks(None, chunk_size):
+            meta = store.metadata.iloc[chunk.rows][keep].reset_index(drop=True)
+            meta["label"] = labels[chunk.rows]
+            writer.append(chunk.waveforms, meta)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit(store.metadata["split"].to_numpy(), split_mode=store.manifest.get("split_mode", "copied"),
+                         seed=store.manifest.get("seed", 0),
+                         extra_manifest={"relabelled_from": {"path": str(store.path),
+                                                             "fingerprint": store.fingerprint, **note},
+                                         "source": store.manifest.get("source")})

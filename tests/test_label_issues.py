@@ -1,0 +1,106 @@
+"""`attpd audit labels`: confident learning on planted label errors, the mechanisms' vote first, the scores,
+and the relabelled copy of a store that leaves the original alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from attpd_bench import label_issues, tracking
+from attpd_bench.cli import app
+from attpd_bench.data.labels import DOWN, UNKNOWN, UP
+from attpd_bench.data.store import PolarityStore, relabelled_copy
+
+runner = CliRunner()
+
+
+def _planted(n=600, error_rate=0.05, seed=0):
+    """Three classes, a model that is right and fairly sure about the true class, and 5 % of the labels
+    flipped to another class."""
+    rng = np.random.default_rng(seed)
+    true = rng.integers(0, 3, n)
+    wrong = rng.random(n) < error_rate
+    labels = np.where(wrong, (true + rng.integers(1, 3, n)) % 3, true)
+    probabilities = rng.dirichlet([1, 1, 1], n) * 0.2
+    probabilities[np.arange(n), true] += 0.8
+    meta = pd.DataFrame({"source_trace_name": [f"t{i}" for i in range(n)], "source_id": [f"e{i // 20}" for i in range(n)],
+                         "station_network_code": "XX", "station_code": [f"S{i % 20}" for i in range(n)],
+                         "station_location_code": "--", "station_channel_code": "HHZ"})
+    return meta, labels, probabilities, wrong
+
+
+def test_planted_label_errors_are_found():
+    meta, labels, probabilities, wrong = _planted()
+    issues = label_issues.find(meta, labels, probabilities)
+    scores = label_issues.score(issues, wrong)
+    assert scores["label_errors"] == wrong.sum()
+    assert scores["issues_precision"] > 0.9 and scores["issues_recall"] > 0.9
+    assert scores["precision_at_10"] == 1.0
+    assert set(issues.columns) >= {"rank", "source_trace_name", "event_id", "sta_code", "label", "suspected_label",
+                                   "p_label", "mechanism_vote"}
+
+
+def test_a_label_the_mechanism_contradicts_ranks_first():
+    meta, labels, probabilities, wrong = _planted()
+    issues = label_issues.find(meta, labels, probabilities)
+    last = issues.iloc[-1]
+    sign = {"up": -1.0, "down": 1.0}.get(last["label"], 0.0)  # a vote against the label, where it has a sign
+    if sign == 0.0:
+        last = issues[issues["label"] != "unknown"].iloc[-1]
+        sign = -1.0 if last["label"] == "up" else 1.0
+    votes = pd.Series([sign], index=pd.MultiIndex.from_tuples([(last["event_id"], last["sta_code"])]))
+    ranked = label_issues.find(meta, labels, probabilities, votes)
+    assert ranked.iloc[0]["source_trace_name"] == last["source_trace_name"]
+    assert ranked.iloc[0]["mechanism_contradicts"] and ranked["mechanism_contradicts"].sum() == 1
+
+
+def test_relabelling_sets_the_suspected_class_or_unknown():
+    meta, labels, probabilities, _ = _planted()
+    issues = label_issues.find(meta, labels, probabilities)
+    suspected = label_issues.relabelled(labels, issues, "suspected")
+    rows = issues["row"].to_numpy()
+    assert (suspected[rows] == probabilities[rows].argmax(axis=1)).all()
+    untouched = np.setdiff1d(np.arange(len(labels)), rows)
+    assert (suspected[untouched] == labels[untouched]).all()
+    assert (label_issues.relabelled(labels, issues, "unknown")[rows] == UNKNOWN).all()
+
+
+def test_relabelled_copy_is_a_new_store_and_the_original_is_untouched(stores, tmp_path):
+    original = stores[("pnw", "native")]
+    before = (original.path / "metadata.csv").read_bytes()
+    labels = original.metadata["label"].to_numpy(np.int8).copy()
+    labels[:3] = [UP, DOWN, UNKNOWN]
+    labels[3] = DOWN if labels[3] == UP else UP
+    copy = relabelled_copy(original, labels, tmp_path / "copy", note={"why": "test"})
+    assert (original.path / "metadata.csv").read_bytes() == before
+    assert PolarityStore(original.path).fingerprint == original.fingerprint
+    assert copy.fingerprint != original.fingerprint
+    assert (copy.metadata["label"].to_numpy() == labels).all()
+    assert (copy.metadata["split"] == original.metadata["split"]).all()
+    assert np.array_equal(copy.read_rows(np.arange(len(copy))), original.read_rows(np.arange(len(original))))
+    assert copy.manifest["relabelled_from"]["fingerprint"] == original.fingerprint
+    assert copy.metadata.loc[3, "trace_polarity"] == ("down" if labels[3] == DOWN else "up")
+
+
+def test_audit_labels_command_scores_against_the_planted_errors(stores, tmp_path, monkeypatch):
+    store = stores[("pnw", "native")]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = runner.invoke(app, ["audit", "labels", "--store", str(store.path), "--model-uri", "first-motion",
+                                 "--split", "all", "--out", "labels", "--relabel", "relabelled"])
+    assert result.exit_code == 0, result.output[-2000:]
+    issues = pd.read_csv(tmp_path / "labels" / "label_issues.csv")
+    assert len(issues) > 0 and (issues["rank"] == np.arange(1, len(issues) + 1)).all()
+    relabelled = PolarityStore(tmp_path / "relabelled")
+    assert (relabelled.metadata["label"] != store.metadata["label"]).sum() <= len(issues)
+    tracking.configure(None)
+    experiment = MlflowClient().get_experiment_by_name("attpd/audit/pnw")
+    run = MlflowClient().search_runs([experiment.experiment_id])[0]
+    assert run.data.metrics["issues_flagged"] == len(issues) and "label_errors" in run.data.metrics
+    assert run.data.tags["kind"] == "audit-labels"
+    again = runner.invoke(app, ["audit", "labels", "--store", str(store.path), "--model-uri", "first-motion",
+                                "--split", "all", "--out", "labels", "--relabel", "relabelled"])
+    assert again.exit_code == 1 and "--relabel exists" in again.output
