@@ -156,11 +156,18 @@ def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tiny_demo, m
         assert len(table) > 0 and set(table["label"]) <= {"U", "D", "K"}
         assert (work / "predictions" / f"{model}-{region}.skhash" / "control.txt").exists()
         assert f"predictions/{model}-{region}.csv" in texts[0]
-    # the closure (quick: the first region): true signs, analyst labels, PD and Ross through SKHASH
-    mechanisms = tracking.search_runs(f"attpd/mechanisms/{regions[0]}")
-    aliases = {m: "champion" if (m, regions[0]) in champions else "challenger" for m in ("pd", "ross")}
+    # the closure (quick: the region with the most test events, as the demo picks it): true signs, analyst
+    # labels, PD and Ross through SKHASH
+    from attpd_bench.demo import _most_test_events
+
+    closed = _most_test_events(summaries[0]["stores"])
+    assert closed == max(regions, key=lambda r: summaries[0]["stores"][r].metadata.query("split == 'test'")
+                         ["source_id"].nunique())
+    assert tracking.search_runs(f"attpd/mechanisms/{next(r for r in regions if r != closed)}") == []
+    mechanisms = tracking.search_runs(f"attpd/mechanisms/{closed}")
+    aliases = {m: "champion" if (m, closed) in champions else "challenger" for m in ("pd", "ross")}
     sources = {"true signs": "true", "analyst labels": "analyst", "first-motion": "first-motion",
-               **{f"{m} {a}": f"models:/attpd-{m}-{regions[0]}@{a}" for m, a in aliases.items()}}
+               **{f"{m} {a}": f"models:/attpd-{m}-{closed}@{a}" for m, a in aliases.items()}}
     rows = summaries[0]["mechanisms"]["table"].set_index("polarities")
     assert set(rows.index) == set(sources)  # a row for every source, also one that called nothing up or down
     with_run = {r.data.tags["polarities"] for r in mechanisms}
@@ -171,7 +178,7 @@ def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tiny_demo, m
     assert "## Focal mechanisms from the polarities" in texts[0] and "PD minus Ross" in texts[0]
     for label, source in sources.items():
         if source in with_run:
-            table = pd.read_csv(work / "mechanisms" / regions[0] / label.replace(" ", "-") / "mechanisms.csv")
+            table = pd.read_csv(work / "mechanisms" / closed / label.replace(" ", "-") / "mechanisms.csv")
             assert "kagan_deg" in table and table["eligible"].any()
 
 

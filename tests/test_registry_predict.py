@@ -9,6 +9,7 @@ import sys
 import threading
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -175,31 +176,33 @@ def test_racing_promotions_of_different_candidates_leave_one_evaluated_champion(
 
 
 @pytest.mark.parametrize("uri", ["sqlite", pytest.param("postgresql", marks=needs_postgres)])
-def test_promotion_lock_serialises_processes_of_one_tracking_store(tmp_path, uri, monkeypatch):
-    """What two promotions of one registered model hold: the second enters only when the first has left, on
-    SQLite (a file lock beside the database) and on PostgreSQL (an advisory lock in the tracking database)."""
-    import mlflow
-
-    monkeypatch.setattr(mlflow, "get_tracking_uri", lambda: f"sqlite:///{tmp_path / 'mlflow.db'}" if uri == "sqlite"
-                        else PG_URL)
-    events = []
-
-    def hold(who):
-        with tracking.exclusive("promote-attpd-pd-lock-test") as locked:
-            assert locked
-            events.append(f"{who} in")
-            time.sleep(0.5)
-            events.append(f"{who} out")
-
-    threads = [threading.Thread(target=hold, args=(who,)) for who in "ab"]
-    for thread in threads:
-        thread.start()
-        time.sleep(0.1)
-    for thread in threads:
-        thread.join()
-    # whoever connects first enters first (a PostgreSQL connection may take longer than the 0.1 s head start);
-    # what the lock guarantees is that the two never overlap
-    assert events in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"]), events
+def test_promotion_lock_serialises_processes_of_one_tracking_store(tmp_path, uri):
+    """What two promotions of one registered model hold, in two processes as two `attpd promote` would be: the
+    second enters only when the first has left, on SQLite (a file lock beside the database) and on PostgreSQL
+    (an advisory lock in the tracking database)."""
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}" if uri == "sqlite" else PG_URL
+    holder = ("import sys, time, mlflow\n"
+              "from attpd_bench import tracking\n"
+              "mlflow.set_tracking_uri(sys.argv[1])\n"
+              "with tracking.exclusive('promote-attpd-pd-lock-test') as locked:\n"
+              "    entered = time.time()\n"
+              "    time.sleep(1.0)\n"
+              "    print(locked, entered, time.time())\n")
+    processes = []
+    for _ in range(2):
+        processes.append(subprocess.Popen([sys.executable, "-c", holder, tracking_uri], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent))
+        time.sleep(0.2)
+    held = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-2000:]
+        locked, entered, left = out.split()
+        assert locked == "True"
+        held.append((float(entered), float(left)))
+    # whoever connects first enters first; what the lock guarantees is that the two never overlap
+    (first_in, first_out), (second_in, second_out) = sorted(held)
+    assert second_in >= first_out, held
 
 
 def test_promotion_needs_the_candidates_own_data_set(stores, training_store, good_model, workdir):
