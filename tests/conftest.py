@@ -64,3 +64,13 @@ def training_store(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     write_region("pnw", 75, root / "raw", seed=11)
     return prepare_store("pnw", root / "raw", root / "store", seed=0)[0]
+
+
+@pytest.fixture(scope="session")
+def trained_pd(training_store):
+    """PD trained once per test run on the training store (6 epochs, batch 16: BatchNormalization's moving
+    statistics need a few hundred steps before inference works), shared by the training, registry and predict
+    tests: the FitResult."""
+    from attpd_bench.train import TrainConfig, fit
+
+    return fit(training_store, TrainConfig(model="pd", epochs=6, batch_size=16, seed=0))

@@ -22,7 +22,6 @@ from attpd_bench.cli import app
 from attpd_bench.data.preprocess import model_windows
 from attpd_bench.errors import ConfigError
 from attpd_bench.models import CUSTOM_OBJECTS, build_model
-from attpd_bench.train import TrainConfig, fit
 from tests.conftest import PG_URL, needs_postgres
 
 pytestmark = pytest.mark.slow  # trains models, runs the demo or SKHASH: `make test-fast` skips this file
@@ -31,8 +30,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def good_model(training_store):
-    return fit(training_store, TrainConfig(model="pd", epochs=6, batch_size=16, seed=0)).model
+def good_model(trained_pd):
+    return trained_pd.model
 
 
 @pytest.fixture

@@ -95,10 +95,8 @@ def test_same_seed_same_metrics(stores):
 
 
 @pytest.mark.slow
-def test_pd_beats_chance_on_a_synthetic_region(training_store):
-    # small batches: BatchNormalization's moving statistics need a few hundred steps before inference works
-    result = fit(training_store, TrainConfig(model="pd", epochs=6, batch_size=16, seed=0))
-    scores = score_split(result.model, training_store, "test", "pd")
+def test_pd_beats_chance_on_a_synthetic_region(training_store, trained_pd):
+    scores = score_split(trained_pd.model, training_store, "test", "pd")
     majority = np.bincount(scores.labels, minlength=3).max() / len(scores.labels)
     assert scores.report["accuracy"] > majority + 0.1, scores.report
     assert scores.report["macro_f1"] > 0.5
