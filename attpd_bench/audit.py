@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,12 +50,16 @@ class ReversalAudit:
     comparison: pd.DataFrame | None = None  # per event: mechanisms before/after (or against the network's list)
 
 
-def check_out(out: Path) -> Path:
-    """``out`` new, empty, or a folder an audit wrote: nothing else is written into (checked before anything
-    is written)."""
+def check_out(out: Path, *, overwrite: bool) -> Path:
+    """``out`` new, empty, or a folder an audit wrote and ``--overwrite`` (checked before anything is written;
+    never a folder the suite did not make)."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
-        raise DataError(f"{out}: --out exists and is not a folder `attpd audit` wrote; refusing to write into it")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not out.is_dir() or not (out / MARKER).is_file():
+            raise DataError(f"{out}: --out exists and is not a folder `attpd audit` wrote; refusing to write "
+                            f"into it")
+        if not overwrite:
+            raise DataError(f"{out}: --out holds an earlier audit; give --overwrite to replace it")
     return out
 
 
@@ -80,15 +85,16 @@ def _summary(finding: reversals.Finding, min_events: int) -> dict:
 # ------------------------------------------------------------------------------------------ a store
 def audit_store(store: Path, polarities: str, out: Path, *, split: str = "all", alpha: float = reversals.ALPHA,
                 min_events: int = reversals.MIN_EVENTS, n_boot: int = 1000, seed: int = 0,
-                provenance: dict | None = None) -> tuple[ReversalAudit, str]:
+                provenance: dict | None = None, overwrite: bool = False) -> tuple[ReversalAudit, str]:
     """The reversal audit of a store's events (see the module), logged as a run; (audit, run id)."""
     from attpd_bench import tracking
 
-    out = check_out(out)
-    request = closure.prepare(store, polarities, out / "before", split=split, n_boot=n_boot)
+    out = check_out(out, overwrite=overwrite)
+    request = closure.prepare(store, polarities, out / "before", split=split, n_boot=n_boot, overwrite=True)
     picks = closure.polarity_rows(request)
     skhash.python()  # built before the run: a failed install leaves no run
     _claim(out)
+    shutil.rmtree(out / "after", ignore_errors=True)  # an earlier audit's, in our own folder
     opened = request.store
     tags = tracking.standard_tags(model=None, dataset=opened.dataset, store_fingerprint=opened.fingerprint,
                                   seed=seed, kind="audit-reversals", polarities=polarities,
@@ -141,13 +147,14 @@ def score_against_truth(finding: reversals.Finding, request: closure.Request, mi
 
 # ------------------------------------------------------------------------------------------ a SKHASH input set
 def audit_control(control: Path, out: Path, *, base: Path | None = None, dataset: str | None = None,
-                  alpha: float = reversals.ALPHA, min_events: int = reversals.MIN_EVENTS) -> tuple[ReversalAudit, str]:
+                  alpha: float = reversals.ALPHA, min_events: int = reversals.MIN_EVENTS,
+                  overwrite: bool = False) -> tuple[ReversalAudit, str]:
     """The reversal audit of a network's SKHASH input set (see the module), logged as a run; (audit, run id)."""
     from attpd_bench import tracking
 
     control = Path(control)
     settings = skhash.read_control(control)
-    out = check_out(out)
+    out = check_out(out, overwrite=overwrite)
     dataset = dataset or re.sub(r"[^a-z0-9-]+", "-", control.resolve().parent.name.lower()).strip("-") or "skhash"
     skhash.check_control_inputs(control, base=base)
     skhash.python()
@@ -264,7 +271,8 @@ ISSUES_TABLE = "label_issues.csv"
 
 def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
                  reversal_audit: Path | None = None, relabel: Path | None = None, relabel_to: str = "suspected",
-                 provenance: dict | None = None, batch_size: int = 1024) -> tuple[pd.DataFrame, dict, str]:
+                 provenance: dict | None = None, batch_size: int = 1024,
+                 overwrite: bool = False) -> tuple[pd.DataFrame, dict, str]:
     """The label audit of a store's split (see :mod:`label_issues`), logged as a run in ``attpd/audit/<dataset>``;
     (ranked issues, summary, run id). ``reversal_audit``: a folder of ``attpd audit reversals`` on the same
     store, whose ``evidence.csv`` gives the mechanisms' votes."""
@@ -275,7 +283,7 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
     from attpd_bench.pipeline import predict_probabilities
     from attpd_bench.registry import training_store_fingerprint
 
-    out = check_out(out)
+    out = check_out(out, overwrite=overwrite)
     opened = PolarityStore(store)
     if split not in (*SPLITS, "all"):
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)} or all, got {split!r}")

@@ -585,6 +585,7 @@ def mechanisms(
                                                            "network,station,location,channel,start_time,end_time; "
                                                            "`attpd audit reversals` writes one) for SKHASH to "
                                                            "apply.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an --out this command wrote before.")] = False,
     tracking_uri: TrackingUri = None,
 ):
     """Focal mechanisms with SKHASH from polarities, scored by the Kagan angle to the true mechanism where a
@@ -600,7 +601,8 @@ def mechanisms(
         tracking.configure(tracking_uri)
         with console.status("SKHASH on the network's input set"):
             result, run_id = closure.from_control(skhash_control, out, base=skhash_base, dataset=dataset,
-                                                  reference=reference, n_boot=n_boot, seed=seed)
+                                                  reference=reference, n_boot=n_boot, seed=seed,
+                                                  overwrite=overwrite)
         _print_mechanisms(result, f"mechanisms of {skhash_control}", out, run_id)
         return
     if polarities is None:
@@ -608,7 +610,7 @@ def mechanisms(
     tracking.configure(tracking_uri)
     request = closure.prepare(store, polarities, out, truth=truth, split=split, stations=stations,
                               catalog=catalog, velocity_model=velocity_model, n_boot=n_boot, reversals=reversals,
-                              reference=reference)
+                              reference=reference, overwrite=overwrite)
     from attpd_bench import registry
 
     request.provenance = registry.resolve(polarities)  # the version an alias points to now, kept with the run
@@ -648,6 +650,7 @@ def audit_reversals(
     split: Annotated[str, typer.Option(help="With --store: train, dev, test or all.")] = "all",
     alpha: Annotated[float, typer.Option(help="False discovery rate across the stations tested.")] = 0.05,
     min_events: Annotated[int, typer.Option(help="Decided events a station needs to be tested.")] = 5,
+    overwrite: Annotated[bool, typer.Option(help="Replace an --out this command wrote before.")] = False,
     tracking_uri: TrackingUri = None,
 ):
     """Stations whose polarities the mechanisms of the other stations contradict (leave-one-station-out,
@@ -669,10 +672,11 @@ def audit_reversals(
     with console.status("polarities -> SKHASH -> leave-one-station-out test"):
         if store is not None:
             result, run_id = audit.audit_store(store, polarities, out, split=split, alpha=alpha,
-                                               min_events=min_events, provenance=registry.resolve(polarities))
+                                               min_events=min_events, provenance=registry.resolve(polarities),
+                                               overwrite=overwrite)
         else:
             result, run_id = audit.audit_control(skhash_control, out, base=skhash_base, dataset=dataset,
-                                                 alpha=alpha, min_events=min_events)
+                                                 alpha=alpha, min_events=min_events, overwrite=overwrite)
     shown = result.finding.stations.head(max(10, int(result.finding.stations["reversed"].sum())))
     table = Table(*["station", "decided events", "disagree", "p", "q", "reversed"],
                   title=f"stations by evidence of reversal ({len(result.finding.stations)} stations)")
@@ -703,6 +707,7 @@ def audit_labels(
     relabel: Annotated[Optional[Path], typer.Option(help="Write a copy of the store here with the flagged labels "
                                                          "changed (never the original).")] = None,
     relabel_to: Annotated[str, typer.Option(help="suspected (the model's class) or unknown.")] = "suspected",
+    overwrite: Annotated[bool, typer.Option(help="Replace an --out this command wrote before.")] = False,
     tracking_uri: TrackingUri = None,
 ):
     """Rank the traces whose analyst label is most likely wrong: confident learning (cleanlab) on the model's
@@ -715,7 +720,8 @@ def audit_labels(
     with console.status("model probabilities -> confident learning"):
         issues, summary, run_id = audit.audit_labels(store, model_uri, out, split=split,
                                                      reversal_audit=reversal_audit, relabel=relabel,
-                                                     relabel_to=relabel_to, provenance=registry.resolve(model_uri))
+                                                     relabel_to=relabel_to, provenance=registry.resolve(model_uri),
+                                                     overwrite=overwrite)
     table = Table("rank", "trace", "station", "label", "suspected", "p(label)", "mechanism vote",
                   title=f"most suspect labels of {store} ({split}): {len(issues)} flagged")
     for _, row in issues.head(15).iterrows():

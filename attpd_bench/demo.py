@@ -264,7 +264,8 @@ def mechanisms_with_champions(workdir: Path, stores: dict[str, PolarityStore], r
     tables, versus = [], {}
     for region in regions:
         table, versus[region] = closure.compare_sources(stores[region], polarity_sources(region),
-                                                        workdir / "mechanisms" / region, n_boot=n_boot, seed=seed)
+                                                        workdir / "mechanisms" / region, n_boot=n_boot, seed=seed,
+                                                        overwrite=True)  # the demo's own workdir: a rerun redoes
         tables.append(table)
     console.print(f"mechanisms of the test events of {len(regions)} region(s) in {workdir / 'mechanisms'}")
     return {"table": pd.concat(tables, ignore_index=True), "versus": versus}

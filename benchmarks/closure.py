@@ -45,7 +45,8 @@ def run(quick: bool = False, demo_workdir: Path | None = None) -> str:
                                 region_seed=SEED + k, split_seed=0)
         sources = polarity_sources(region)
         started = time.perf_counter()
-        table, versus = closure.compare_sources(store, sources, work / "mechanisms" / region, split=split,
+        table, versus = closure.compare_sources(store, sources, work / "mechanisms" / region, overwrite=True,
+                                                split=split,
                                                 n_boot=1000)
         minutes = (time.perf_counter() - started) / 60
         for row in closure.markdown_rows(table).itertuples(index=False):

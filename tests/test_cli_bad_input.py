@@ -32,6 +32,11 @@ def bench(stores, raw_regions, tmp_path_factory):
     (root / "thesis" / "thesis.txt").write_text("four years of work")
     (root / "notes.csv").write_text("my,own\n1,2\n")
     (root / "bad_control.txt").write_text("$input_format\nhash2\n$fpfile\nnowhere.phase\n")
+    (root / "old-mechanisms" / "skhash").mkdir(parents=True)  # an earlier answer of `attpd mechanisms`
+    (root / "old-mechanisms" / "skhash" / "control.txt").write_text("# written by attpd-bench for SKHASH\n")
+    (root / "old-audit").mkdir()  # an earlier audit
+    (root / "old-audit" / ".attpd-audit").write_text("attpd audit\n")
+    (root / "old-audit" / "reversals.csv").write_text("sta_code\n")
 
     bad = root / "bad"
     for kind in ("nocolumn", "notahdf5", "truncated", "nanP", "blanklabels"):
@@ -170,6 +175,10 @@ CASES = [
     ("labels audit relabelling over a user's folder", ["audit", "labels", "--store", S, "--model-uri",
                                                        "first-motion", "--out", "a", "--relabel", "thesis"],
      ["thesis", "--relabel"]),
+    ("mechanisms over its earlier answer", ["mechanisms", "--store", S, "--polarities", "true", "--out",
+                                            "old-mechanisms"], ["old-mechanisms", "--overwrite"]),
+    ("an audit over an earlier one", ["audit", "reversals", "--store", S, "--polarities", "analyst", "--out",
+                                      "old-audit"], ["old-audit", "--overwrite"]),
     ("audit without an input", ["audit", "reversals", "--out", "a"], ["--store", "--skhash-control"]),
     ("audit into a user's folder", ["audit", "reversals", "--store", S, "--polarities", "analyst", "--out",
                                     "thesis"], ["thesis", "--out"]),

@@ -102,5 +102,8 @@ def test_audit_labels_command_scores_against_the_planted_errors(stores, tmp_path
     assert run.data.metrics["issues_flagged"] == len(issues) and "label_errors" in run.data.metrics
     assert run.data.tags["kind"] == "audit-labels"
     again = runner.invoke(app, ["audit", "labels", "--store", str(store.path), "--model-uri", "first-motion",
-                                "--split", "all", "--out", "labels", "--relabel", "relabelled"])
+                                "--split", "all", "--out", "labels"])
+    assert again.exit_code == 1 and "give --overwrite" in again.output  # one rule for every command that writes
+    again = runner.invoke(app, ["audit", "labels", "--store", str(store.path), "--model-uri", "first-motion",
+                                "--split", "all", "--out", "labels", "--relabel", "relabelled", "--overwrite"])
     assert again.exit_code == 1 and "--relabel exists" in again.output

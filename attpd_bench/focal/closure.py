@@ -81,7 +81,8 @@ def check_polarity_source(polarities: str) -> None:
 
 def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = None, split: str = "test",
             stations: Path | None = None, catalog: Path | None = None, velocity_model: Path | None = None,
-            n_boot: int = 1000, reversals: Path | None = None, reference: Path | None = None) -> Request:
+            n_boot: int = 1000, reversals: Path | None = None, reference: Path | None = None,
+            overwrite: bool = False) -> Request:
     """Everything that can go wrong before SKHASH runs, checked before any run or file exists."""
     if not (Path(store) / MANIFEST_FILE).is_file():
         raise DataError(f"{store}: --store is not a canonical store (no {MANIFEST_FILE}); run `attpd data "
@@ -98,11 +99,7 @@ def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = Non
         raise ConfigError(f"--n-boot must be at least 1, got {n_boot}")
     reversal_text = read_reversal_file(reversals) if reversals is not None else None
     reference_table = read_reference(reference) if reference is not None else None
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                              and not skhash.written_by_us(out / SKHASH_FOLDER))):
-        raise DataError(f"{out}: --out exists and is not a folder `attpd mechanisms` wrote; refusing to write "
-                        f"into it")
+    out = check_out(out, overwrite=overwrite)
     opened = PolarityStore(store)
     meta = opened.metadata.iloc[opened.rows(None if split == "all" else split)].reset_index(drop=True)
     if meta.empty:
@@ -134,6 +131,20 @@ def read_reversal_file(path: Path) -> str:
         raise DataError(f"{path}: --reversals has no column {missing[0]!r} (expected SKHASH's reversal file: "
                         f"{', '.join(REVERSAL_COLUMNS)})")
     return Path(path).read_text()
+
+
+def check_out(out: Path, *, overwrite: bool) -> Path:
+    """The rule of every command that writes: a new or empty ``--out``, or one this command wrote before and
+    ``--overwrite`` (never a folder the suite did not make)."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not out.is_dir() or not skhash.written_by_us(out / SKHASH_FOLDER):
+            raise DataError(f"{out}: --out exists and is not a folder `attpd mechanisms` wrote; refusing to write "
+                            f"into it")
+        if not overwrite:
+            raise DataError(f"{out}: --out holds an earlier `attpd mechanisms` answer; give --overwrite to "
+                            f"replace it")
+    return out
 
 
 class NoPolarity(DataError):
@@ -310,13 +321,14 @@ def _short(polarities: str) -> str:
 
 
 def compare_sources(store: PolarityStore, sources: dict[str, str], out: Path, *, split: str = "test",
-                    n_boot: int = 1000, seed: int = 0) -> tuple[pd.DataFrame, dict | None]:
+                    n_boot: int = 1000, seed: int = 0, overwrite: bool = False) -> tuple[pd.DataFrame, dict | None]:
     """The closure benchmark of one store: each polarity source (label -> true, analyst or a model URI) through
     SKHASH, one row each (events, mechanisms, median Kagan angle and its interval); and, when the labels
     ``pd`` and ``ross`` are both there, PD minus Ross paired by event."""
     rows, tables = [], {}
     for label, source in sources.items():
-        request = prepare(store.path, source, Path(out) / label.replace(" ", "-"), split=split, n_boot=n_boot)
+        request = prepare(store.path, source, Path(out) / label.replace(" ", "-"), split=split, n_boot=n_boot,
+                          overwrite=overwrite)
         try:
             result = compute_and_log(request, n_boot=n_boot, seed=seed)[0]
         except NoPolarity:  # a single-class model: a row that says so, the other sources still compared
@@ -374,7 +386,8 @@ def markdown_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------ a network's input set
 def from_control(control: Path, out: Path, *, base: Path | None = None, dataset: str | None = None,
-                 reference: Path | None = None, n_boot: int = 1000, seed: int = 0) -> tuple[Closure, str]:
+                 reference: Path | None = None, n_boot: int = 1000, seed: int = 0,
+                 overwrite: bool = False) -> tuple[Closure, str]:
     """Mechanisms of a network's own SKHASH input set (its control file, any of SKHASH's input formats, with its
     reversal list and settings as they are), run from the suite's SKHASH environment into ``out/skhash``; the
     per-event table (with ``--reference`` mechanisms, their Kagan angle) and the QuakeML catalogue in ``out``;
@@ -384,11 +397,7 @@ def from_control(control: Path, out: Path, *, base: Path | None = None, dataset:
     from attpd_bench import plots, tracking
 
     control = Path(control)
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                              and not skhash.written_by_us(out / SKHASH_FOLDER))):
-        raise DataError(f"{out}: --out exists and is not a folder `attpd mechanisms` wrote; refusing to write "
-                        f"into it")
+    out = check_out(out, overwrite=overwrite)
     skhash.check_control_inputs(control, base=base)
     known = read_reference(reference) if reference is not None else None
     dataset = dataset or re.sub(r"[^a-z0-9-]+", "-", control.resolve().parent.name.lower()).strip("-") or "skhash"
