@@ -116,9 +116,10 @@ def _normalised(logs: dict) -> dict:
 class _Epochs(keras.callbacks.Callback):
     """Rich progress per epoch and the caller's per-epoch hook (MLflow curves, Optuna pruning)."""
 
-    def __init__(self, epochs: int, hooks: list[EpochHook], update, dev: tuple | None = None):
+    def __init__(self, epochs: int, hooks: list[EpochHook], update, dev: tuple | None = None, label: str = ""):
         super().__init__()
         self.epochs, self.hooks, self.update, self.dev = epochs, hooks, update, dev
+        self.prefix = f"{label} " if label else ""  # parallel trials' lines interleave: say whose epoch it is
         self.history: dict[str, list[float]] = {}
 
     def on_epoch_end(self, epoch, logs=None):
@@ -133,18 +134,19 @@ class _Epochs(keras.callbacks.Callback):
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
         self.update(epoch + 1, self.epochs)
-        console.log(f"epoch {epoch + 1}: " + " ".join(f"{k} {v:.4f}" for k, v in logs.items()
+        console.log(f"{self.prefix}epoch {epoch + 1}: " + " ".join(f"{k} {v:.4f}" for k, v in logs.items()
                                                       if k in ("loss", "accuracy", "val_loss", "val_accuracy")))
         for hook in self.hooks:
             hook(epoch, logs)
 
 
 def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] | tuple = (),
-        callbacks: tuple = (), dev_metrics_each_epoch: bool = False) -> FitResult:
+        callbacks: tuple = (), dev_metrics_each_epoch: bool = False, label: str = "") -> FitResult:
     """Train on the store's train split, early-stopping on its dev split; best weights restored.
 
     ``dev_metrics_each_epoch`` adds ``val_macro_f1`` and ``val_sign_accuracy`` to every epoch's logs (one extra
-    prediction over dev per epoch), so they can be tuned and pruned on; monitoring one of them turns it on."""
+    prediction over dev per epoch), so they can be tuned and pruned on; monitoring one of them turns it on.
+    ``label`` (the run's name) starts each epoch line, so that parallel trials' lines tell whose they are."""
     from attpd_bench.console import progress
 
     config = config.resolved()
@@ -173,7 +175,7 @@ def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] 
         dev = None
         if dev_metrics_each_epoch:
             dev = (np.concatenate([x.numpy() for x, _ in dev_ds]), store.labels("dev"))
-        epochs = _Epochs(config.epochs, list(on_epoch), update, dev)
+        epochs = _Epochs(config.epochs, list(on_epoch), update, dev, label=label)
         model.fit(train_ds, validation_data=dev_ds, epochs=config.epochs, verbose=0, shuffle=False,  # the data set
                   # shuffles itself, by the seed
                   callbacks=[epochs, stopper, *callbacks])
@@ -252,7 +254,7 @@ def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | 
                         "n_train": len(store.rows("train")), "n_dev": len(store.rows("dev")),
                         "n_test": len(store.rows("test"))})
         log.log_store_input(store)
-        result = fit(store, config, on_epoch=(log.log_epoch, *on_epoch), callbacks=callbacks,
+        result = fit(store, config, on_epoch=(log.log_epoch, *on_epoch), callbacks=callbacks, label=run_name or "",
                      dev_metrics_each_epoch=dev_metrics_each_epoch)
         dev = score_split(result.model, store, "dev", config.model)
         test = score_split(result.model, store, "test", config.model) if score_test else None

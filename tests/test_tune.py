@@ -197,6 +197,10 @@ def test_two_local_workers_share_the_default_storage(stores, workdir):
     assert "database is locked" not in out
     # a quiet console: no TensorFlow C++ log line, no MLflow or Optuna INFO line
     assert not re.search(r"^[IWEF]\d{4} |absl::|INFO mlflow|Trial \d+ finished", out, flags=re.M), out[-3000:]
+    # the workers' epoch lines interleave: each says whose it is
+    epoch_lines = re.findall(r"(\S*) ?epoch \d+: ", out)
+    assert epoch_lines and all(re.fullmatch(r"trial-\d+", who) for who in epoch_lines), epoch_lines[:5]
+    assert len(set(epoch_lines)) >= 2
     tracking.configure(None)
     parents, children = _parents_children(_runs("attpd/tune/pnw"))
     assert len(parents) == 1 and len(children) == 4
