@@ -164,6 +164,8 @@ def data_info(
 
 
 # ------------------------------------------------------------------------------------------------ train
+SkhashBase = Annotated[Optional[Path], typer.Option(help="Folder a --skhash-control file's relative paths start "
+                                                          "from, as when SKHASH runs there [the current folder].")]
 TrackingUri = Annotated[Optional[str], typer.Option(help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
                                                          "else sqlite:///mlflow.db here).")]
 StoreOption = Annotated[Path, typer.Option(help="Canonical store (from `attpd data prepare`).")]
@@ -563,8 +565,7 @@ def mechanisms(
     skhash_control: Annotated[Optional[Path], typer.Option(help="Instead of --store: a network's own SKHASH "
                                                                 "control file (any of SKHASH's input formats), "
                                                                 "run as it is.")] = None,
-    skhash_base: Annotated[Optional[Path], typer.Option(help="Folder the control file's relative paths start "
-                                                             "from [the current folder].")] = None,
+    skhash_base: SkhashBase = None,
     dataset: Annotated[Optional[str], typer.Option(help="With --skhash-control: the name of its runs "
                                                         "(attpd/mechanisms/NAME) [the control file's folder].")] = None,
     reference: Annotated[Optional[Path], typer.Option(help="Reference mechanisms to score against (kagan_deg): "
@@ -642,9 +643,7 @@ def audit_reversals(
     skhash_control: Annotated[Optional[Path], typer.Option(help="Instead of --store: a network's SKHASH "
                                                                 "control file (any input format); its $plfile "
                                                                 "is left out and compared with the finding.")] = None,
-    skhash_base: Annotated[Optional[Path], typer.Option(help="Folder the control file's relative paths start "
-                                                             "from, as when SKHASH runs there [the current "
-                                                             "folder].")] = None,
+    skhash_base: SkhashBase = None,
     dataset: Annotated[Optional[str], typer.Option(help="With --skhash-control: the name of its runs "
                                                         "(attpd/audit/NAME) [the control file's folder].")] = None,
     split: Annotated[str, typer.Option(help="With --store: train, dev, test or all.")] = "all",
