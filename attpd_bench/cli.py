@@ -319,7 +319,8 @@ def transfer(
 
 
 def _print_scores(title: str, reports: dict[str, dict]) -> None:
-    table = Table("metric", *reports, title=title)
+    console.print(title, soft_wrap=True, highlight=False)  # a long model URI whole, not folded mid-word by a table
+    table = Table("metric", *reports)
     for key in ("accuracy", "macro_f1", "sign_accuracy", "f1_up", "f1_down", "f1_unknown", "Pre_U", "Pre_D",
                 "Pre_K", "Re_U", "Re_D", "Re_K", "n"):
         table.add_row(key, *(_fmt(r.get(key)) for r in reports.values()))

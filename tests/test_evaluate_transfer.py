@@ -40,6 +40,11 @@ def test_evaluate_a_model_file(stores, workdir):
     assert len(runs) == 1 and runs[0].data.tags["kind"] == "evaluation"
     assert runs[0].data.metrics["test_accuracy"] == pytest.approx(out["metrics"]["accuracy"])
     assert "test_accuracy_ci_low" in runs[0].data.metrics
+    # the printed tables: a long model URI stays whole in the title (no mid-word wrap), by SNR bin too
+    shown = runner.invoke(app, ["evaluate", "--model-uri", str(workdir / "pd.keras"), "--store", str(store.path),
+                                "--split", "test", "--n-boot", "100"])
+    assert shown.exit_code == 0 and f"{workdir / 'pd.keras'} on hinet test" in shown.output, shown.output[:800]
+    assert "accuracy by SNR" in shown.output
 
 
 def test_evaluate_bad_uri(stores, workdir):
