@@ -88,6 +88,12 @@ def northridge() -> dict:
             "mechanisms": _metrics(work, "attpd/mechanisms/hash2", "mechanisms")}
 
 
+def _share(metrics: dict, key: str) -> str:
+    """A metric MLflow holds (a share), or "-" where it is undefined (nothing found: no precision)."""
+    value = metrics.get(key)
+    return "-" if value is None or value != value else f"{value:.2f}"
+
+
 def run(events: int = 100, regions: tuple[str, ...] = ("pnw", "scsn")) -> str:
     lines = []
     real = northridge()
@@ -108,14 +114,14 @@ def run(events: int = 100, regions: tuple[str, ...] = ("pnw", "scsn")) -> str:
         r = found["reversals"]
         rows.append([region, int(r["stations_tested"]), int(r["true_reversed_stations"]),
                      int(r["true_reversed_tested"]), int(r["stations_reversed"]),
-                     round(r["reversal_precision"], 2), round(r["reversal_recall"], 2),
-                     round(r["reversal_recall_tested"], 2),
+                     _share(r, "reversal_precision"), _share(r, "reversal_recall"),
+                     _share(r, "reversal_recall_tested"),
                      f"{r.get('kagan_median_before_deg', float('nan')):.1f} -> "
                      f"{r.get('kagan_median_after_deg', float('nan')):.1f}"])
         for name, m in found["labels"].items():
             label_rows.append([region, name, int(m["traces"]), int(m["label_errors"]), int(m["issues_flagged"]),
-                               round(m["issues_precision"], 2), round(m["issues_recall"], 2),
-                               round(m["precision_at_10"], 2), round(m["recall_at_50"], 2)])
+                               _share(m, "issues_precision"), _share(m, "issues_recall"),
+                               _share(m, "precision_at_10"), _share(m, "recall_at_50")])
     lines += [f"Synthetic regions ({events} events, seed 21), reversals from the analyst's labels (all splits):", "",
               markdown_table(["region", "stations tested", "planted reversed (with picks)", "planted, testable",
                               "found", "precision", "recall", "recall (testable)", "median Kagan before -> after"],
