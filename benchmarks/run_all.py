@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import audit  # noqa: E402
 import closure  # noqa: E402
 import demo_skill  # noqa: E402
 import memory_large  # noqa: E402
@@ -65,6 +66,9 @@ def main(quick: bool) -> None:
         ("Real data: the demo's champions on real recordings, and predict's throughput from files",
          "`python benchmarks/real_data.py`" + (" --files 1000" if quick else ""),
          lambda: real_data.run(files=(1000,) if quick else (1000, 10000))),
+        ("Audits: reversed stations and mislabelled picks, synthetic and Northridge",
+         "`python benchmarks/audit.py`" + (" --events 60" if quick else ""),
+         lambda: audit.run(60 if quick else 100)),
     ]
     out = ["# Benchmark results", "", f"Measured {machine()}.", ""]
     for title, command, fn in sections:
