@@ -92,6 +92,7 @@ def audit_store(store: Path, polarities: str, out: Path, *, split: str = "all", 
     out = check_out(out, overwrite=overwrite)
     request = closure.prepare(store, polarities, out / "before", split=split, n_boot=n_boot, overwrite=True)
     picks = closure.polarity_rows(request)
+    check_stations(request, picks, min_events)
     skhash.python()  # built before the run: a failed install leaves no run
     _claim(out)
     shutil.rmtree(out / "after", ignore_errors=True)  # an earlier audit's, in our own folder
@@ -143,6 +144,20 @@ def score_against_truth(finding: reversals.Finding, request: closure.Request, mi
             "reversal_precision": hits / int(found.sum()) if found.any() else math.nan,
             "reversal_recall": hits / int(truly.sum()) if truly.any() else math.nan,
             "reversal_recall_tested": hits / int((truly & tested).sum()) if (truly & tested).any() else math.nan}
+
+
+def check_stations(request: closure.Request, picks: pd.DataFrame, min_events: int) -> None:
+    """Before anything runs: every trace names its station, and some station recorded at least ``min_events``
+    events with an up or down polarity (an upper bound of its decided events), else there is nothing to test."""
+    codes = request.meta["station_code"].astype(str).str.strip()
+    blank = request.meta["station_code"].isna() | codes.isin(["", "nan", "--"])
+    if blank.any():
+        raise DataError(f"{request.store.path}: {int(blank.sum())} of {len(blank)} traces have no station code "
+                        f"(column station_code): the reversal audit is per station")
+    most = int(picks.groupby(["network", "station", "location", "channel"])["event_id"].nunique().max())
+    if most < min_events:
+        raise DataError(f"{request.store.path}: no station recorded {min_events} events with an up or down polarity "
+                        f"(the most: {most}); lower --min-events or audit more events")
 
 
 # ------------------------------------------------------------------------------------------ a SKHASH input set

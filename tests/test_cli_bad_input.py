@@ -32,6 +32,10 @@ def bench(stores, raw_regions, tmp_path_factory):
     (root / "thesis" / "thesis.txt").write_text("four years of work")
     (root / "notes.csv").write_text("my,own\n1,2\n")
     (root / "bad_control.txt").write_text("$input_format\nhash2\n$fpfile\nnowhere.phase\n")
+    shutil.copytree(root / "store", root / "nostations")  # a store whose traces name no station
+    meta = pd.read_csv(root / "nostations" / "metadata.csv")
+    meta["station_code"] = ""
+    meta.to_csv(root / "nostations" / "metadata.csv", index=False)
     (root / "old-mechanisms" / "skhash").mkdir(parents=True)  # an earlier answer of `attpd mechanisms`
     (root / "old-mechanisms" / "skhash" / "control.txt").write_text("# written by attpd-bench for SKHASH\n")
     (root / "old-audit").mkdir()  # an earlier audit
@@ -179,6 +183,10 @@ CASES = [
                                             "old-mechanisms"], ["old-mechanisms", "--overwrite"]),
     ("an audit over an earlier one", ["audit", "reversals", "--store", S, "--polarities", "analyst", "--out",
                                       "old-audit"], ["old-audit", "--overwrite"]),
+    ("audit of a store without station codes", ["audit", "reversals", "--store", "nostations", "--polarities",
+                                                "true", "--out", "a"], ["nostations", "station_code"]),
+    ("audit with too few events per station", ["audit", "reversals", "--store", S, "--polarities", "true", "--out",
+                                               "a", "--min-events", "500"], ["--min-events", "the most"]),
     ("audit without an input", ["audit", "reversals", "--out", "a"], ["--store", "--skhash-control"]),
     ("audit into a user's folder", ["audit", "reversals", "--store", S, "--polarities", "analyst", "--out",
                                     "thesis"], ["thesis", "--out"]),
