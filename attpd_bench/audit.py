@@ -26,7 +26,6 @@ per polarity with its leave-one-station-out vote), ``reversals_skhash.csv`` (SKH
 from __future__ import annotations
 
 import math
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,7 +169,7 @@ def audit_control(control: Path, out: Path, *, base: Path | None = None, dataset
     control = Path(control)
     settings = skhash.read_control(control)
     out = check_out(out, overwrite=overwrite)
-    dataset = dataset or re.sub(r"[^a-z0-9-]+", "-", control.resolve().parent.name.lower()).strip("-") or "skhash"
+    dataset = dataset or skhash.dataset_name(control)
     skhash.check_control_inputs(control, base=base)
     skhash.python()
     _claim(out)

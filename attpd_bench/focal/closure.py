@@ -392,7 +392,6 @@ def from_control(control: Path, out: Path, *, base: Path | None = None, dataset:
     reversal list and settings as they are), run from the suite's SKHASH environment into ``out/skhash``; the
     per-event table (with ``--reference`` mechanisms, their Kagan angle) and the QuakeML catalogue in ``out``;
     logged as a run in ``attpd/mechanisms/<dataset>``."""
-    import re
 
     from attpd_bench import plots, tracking
 
@@ -400,7 +399,7 @@ def from_control(control: Path, out: Path, *, base: Path | None = None, dataset:
     out = check_out(out, overwrite=overwrite)
     skhash.check_control_inputs(control, base=base)
     known = read_reference(reference) if reference is not None else None
-    dataset = dataset or re.sub(r"[^a-z0-9-]+", "-", control.resolve().parent.name.lower()).strip("-") or "skhash"
+    dataset = dataset or skhash.dataset_name(control)
     skhash.python()  # built before the run: a failed install leaves no run
     tags = tracking.standard_tags(model=None, dataset=dataset, store_fingerprint=None, seed=seed,
                                   kind="mechanisms", polarities=str(control))

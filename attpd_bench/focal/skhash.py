@@ -160,6 +160,14 @@ INPUT_PATH_SETTINGS = ("stfile", "plfile", "fpfile", "impfile", "conpfile", "dlp
                        "catfile", "corfile", "simulpsfile", "vmodel_paths")
 
 
+def dataset_name(control: Path) -> str:
+    """The name a network's input set runs under (``attpd/<kind>/NAME``): its control file's folder, in the
+    suite's data-set spelling (lower-case letters, digits, dashes)."""
+    import re
+
+    return re.sub(r"[^a-z0-9-]+", "-", Path(control).resolve().parent.name.lower()).strip("-") or "skhash"
+
+
 def read_control(control: Path) -> dict[str, list[str]]:
     """The settings of a SKHASH control file (``$name`` then its value lines; text after ``#`` ignored), each
     as its list of value lines, as SKHASH's ``read_control_file`` reads them."""
