@@ -207,10 +207,8 @@ def train(
     tracking_uri: TrackingUri = None,
 ):
     """Train a model on a store's train split (early stopping on dev) as one MLflow run."""
-    from attpd_bench import registry, tracking
     from attpd_bench.data.store import PolarityStore
-    from attpd_bench.models import build_model
-    from attpd_bench.train import TrainConfig, train_and_log
+    from attpd_bench.settings import TrainConfig
 
     config = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                          patience=patience, monitor=monitor, monitor_mode=monitor_mode, loss=loss, augment=augment,
@@ -219,6 +217,10 @@ def train(
                                           "lstm_units": lstm_units, "dense_units": dense_units},
                          init_from=init_from, freeze=freeze).resolved()
     opened = PolarityStore(store)
+    from attpd_bench import registry, tracking  # what needs TensorFlow comes after the checks above
+    from attpd_bench.models import build_model
+    from attpd_bench.train import train_and_log
+
     build_model(config.model, **config.hyperparameters)  # reject bad hyper-parameters before a run exists
     tracking.configure(tracking_uri)
     lineage = {}
@@ -245,12 +247,13 @@ def evaluate(
     tracking_uri: TrackingUri = None,
 ):
     """Confusion matrix, per-class and original metrics, bootstrap intervals and accuracy by SNR, logged."""
-    from attpd_bench import tracking
     from attpd_bench.data.store import PolarityStore
-    from attpd_bench.evaluate import evaluate_model, load_model, log_evaluation, to_json
 
     opened = PolarityStore(store)
     opened.rows(split)
+    from attpd_bench import tracking  # what needs TensorFlow comes after the checks above
+    from attpd_bench.evaluate import evaluate_model, load_model, log_evaluation, to_json
+
     tracking.configure(tracking_uri)
     evaluation = evaluate_model(load_model(model_uri), opened, split, n_boot=n_boot, seed=seed)
     run_id = log_evaluation(evaluation, model_uri, run_name)
@@ -295,11 +298,8 @@ def transfer(
     tracking_uri: TrackingUri = None,
 ):
     """Transfer matrices: each model trained on each store, tested on every store's test split."""
-    from attpd_bench import tracking
     from attpd_bench.data.store import PolarityStore
-    from attpd_bench.errors import ConfigError
-    from attpd_bench.train import TrainConfig
-    from attpd_bench.transfer import markdown_report, run_transfer
+    from attpd_bench.settings import TrainConfig
 
     stores = {}
     for item in store:
@@ -312,6 +312,9 @@ def transfer(
                        augment=augment, time_shift=time_shift, seed=seed)
     for name in model_names:
         TrainConfig(model=name).resolved()
+    from attpd_bench import tracking  # what needs TensorFlow comes after the checks above
+    from attpd_bench.transfer import markdown_report, run_transfer
+
     tracking.configure(tracking_uri)
     result = run_transfer(model_names, stores, base, metric=metric, n_boot=n_boot, seed=seed, run_name=run_name)
     console.print(markdown_report(result, metric), soft_wrap=True, highlight=False)
@@ -379,13 +382,13 @@ def _tune(study, model, store, n_trials, timeout, workers, storage, seed, refit,
 
     if study is None or store is None:
         raise ConfigError("attpd tune needs --study and --store (or use `attpd tune show`)")
+    opened = PolarityStore(store)
     spec = dataclasses.replace(T.load_study_spec(study), name=study_name)
     for option, key, value in (("--epochs", "epochs", epochs), ("--patience", "patience", patience)):
         if value is not None:  # a scaled-down study without editing its file; logged with every trial's params
             if value < (1 if key == "epochs" else 0):
                 raise ConfigError(f"{option} must be at least {1 if key == 'epochs' else 0}, got {value}")
             spec = dataclasses.replace(spec, training={**spec.training, key: value})
-    opened = PolarityStore(store)
     uri = tracking.configure(tracking_uri)
     result = T.tune(spec, model, opened, uri, storage=storage, n_trials=n_trials, timeout=timeout,
                     workers=workers, host_index=worker_index, seed=seed, refit_best=refit)
@@ -751,11 +754,11 @@ def import_h5(
     from attpd_bench import registry, tracking
     from attpd_bench.data.preprocess import model_windows
     from attpd_bench.data.store import PolarityStore
-    from attpd_bench.models import CUSTOM_OBJECTS, load_original_weights, model_spec
-    from attpd_bench.pipeline import as_model_input
+    from attpd_bench.models import as_model_input, load_original_weights, model_spec
 
     spec = model_spec(model)
     keras_model = load_original_weights(file, spec.name)
+    from attpd_bench.models import CUSTOM_OBJECTS  # Keras, now that the file is known to be a model
     opened = PolarityStore(store) if store else None
     if opened is not None:
         example = as_model_input(model_windows(opened.read_rows(np.arange(min(4, len(opened))))), spec.input_shape)

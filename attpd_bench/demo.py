@@ -1,13 +1,14 @@
 """The main job end to end on embedded defaults: the user's day on four synthetic regions.
 
 Per region: synthesise -> prepare a store -> for PD and for Ross, an Optuna study (trial 0 is the untuned
-configuration) -> the untuned configuration trained as a normal run and promoted through the gate (it must beat
-the majority-class baseline) -> the study's best trial refit as a normal run and promoted against that champion
-by the paired rule. Then the transfer matrices of the champions' configurations (their runs are reused, nothing
-is retrained), each champion's predictions for its region's raw files (with SKHASH's input set), the
-closure from polarities to focal mechanisms (true signs, analyst labels, PD and Ross through SKHASH, Kagan
-angles to the true mechanisms of the test events; the quick demo does the region with the most test events),
-and a summary a seismologist reads at a glance: per region PD vs Ross champion test macro-F1 and sign accuracy
+configuration) -> trial 0's model (the untuned configuration) promoted through the gate (it must beat the
+majority-class baseline) -> the best trial's model promoted against that champion by the paired rule. Each trial
+keeps its model, so no configuration is trained twice: a promoted model is the trial's own (a configuration is
+trained as a normal run only when no trial holds it, e.g. a study of an earlier version). Then the transfer
+matrices of the champions' configurations (their runs are reused, nothing is retrained), each champion's
+predictions for its region's raw files (with SKHASH's input set), the closure from polarities to focal
+mechanisms (true signs, analyst labels, PD and Ross through SKHASH, Kagan angles to the true mechanisms of the
+test events; the quick demo does the region with the most test events), and a summary a seismologist reads at a glance: per region PD vs Ross champion test macro-F1 and sign accuracy
 with 95 % event-bootstrap intervals, the promotion decisions, which model transfers best, and which gives the
 better mechanisms.
 
@@ -108,7 +109,8 @@ def study_spec(dataset: str, size: DemoSize) -> T.StudySpec:
 
 
 def _trained(store: PolarityStore, config: TrainConfig, run_name: str, tags: dict) -> str:
-    """The finished run of this configuration on this store, trained now if there is none."""
+    """The finished run of this configuration on this store (a study's trial or a training run), trained now if
+    there is none."""
     found = find_finished_run(store, config)
     if found is not None:
         return found.info.run_id
@@ -120,7 +122,8 @@ def _report_decision(d: registry.Decision) -> None:
 
 
 def tune_and_promote(region: str, model: str, store: PolarityStore, size: DemoSize, seed: int) -> ModelOutcome:
-    """Study -> untuned run promoted through the gate -> best trial refit promoted against it."""
+    """Study -> trial 0's (untuned) model promoted through the gate -> the best trial's model promoted against
+    it, unless the best trial is trial 0."""
     spec = study_spec(region, size)
     remaining = size.trials - T.trials_so_far(spec, model)  # a rerun of the demo adds no trials
     study = T.optimize(spec, model, store, None, n_trials=max(remaining, 0), seed=seed)
@@ -134,8 +137,9 @@ def tune_and_promote(region: str, model: str, store: PolarityStore, size: DemoSi
     _report_decision(decisions[-1])
     tuned_run = _trained(store, tuned, f"{study.study_name}-best",
                          {**tags, "optuna_best_trial": str(study.best_trial.number), "demo_role": "tuned"})
-    decisions.append(registry.promote(model, region, run_id=tuned_run, n_boot=size.n_boot, seed=seed))
-    _report_decision(decisions[-1])
+    if tuned_run != untuned_run:  # the best trial is not the untuned configuration: a second candidate
+        decisions.append(registry.promote(model, region, run_id=tuned_run, n_boot=size.n_boot, seed=seed))
+        _report_decision(decisions[-1])
     name = registry.registered_name(model, region)
     champion = registry.alias_version(name, registry.CHAMPION)
     outcome = ModelOutcome(study.study_name, study.best_trial.number, study.best_value, study.best_params,
@@ -330,7 +334,9 @@ def champions_table(outcomes: dict[tuple[str, str], ModelOutcome], regions, base
 def decisions_table(outcomes: dict[tuple[str, str], ModelOutcome]) -> pd.DataFrame:
     rows = []
     for (model, region), o in outcomes.items():
-        for role, d in zip(("untuned", "tuned (best trial refit)"), o.decisions):
+        roles = ("untuned (trial 0)", f"tuned (trial {o.best_trial})") if len(o.decisions) > 1 else \
+            ("untuned = best trial (trial 0)",)
+        for role, d in zip(roles, o.decisions):
             rows.append({"registered model": d.name, "candidate": role,
                          f"{d.split} macro-F1 (decides)": f"{d.candidate_score:.3f}",
                          "decision": d.alias, "reason": d.reason})

@@ -29,10 +29,11 @@ def load_model(model_uri: str):
 
     if model_uri == FIRST_MOTION:
         return FirstMotionPicker()
-    if Path(model_uri).exists():
-        from attpd_bench.models import load_model_file
+    from attpd_bench.models import import_keras, load_model_file
 
+    if Path(model_uri).exists():
         return load_model_file(Path(model_uri))
+    import_keras()  # with its progress bars off, before MLflow loads the model
     return tracking.load_keras_model(model_uri)
 
 

@@ -12,8 +12,6 @@ one streams from HDF5 in chunks, chunk order and order within chunks shuffled pe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import tensorflow as tf
 
@@ -21,9 +19,10 @@ from attpd_bench.data.labels import DOWN, N_CLASSES, UNKNOWN, UP
 from attpd_bench.data.preprocess import STORE_P_SAMPLE, STORE_SAMPLES, WINDOW_SAMPLES, model_windows
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import DataError
+from attpd_bench.models import as_model_input, polarity_output
+from attpd_bench.settings import PipelineConfig
 
 PICK_SIGMA_SAMPLES = 10.0
-MAX_SHIFT = (STORE_SAMPLES - WINDOW_SAMPLES) // 2  # 100: the window never leaves the stored 600 samples
 SWAP_UP_DOWN = np.array([DOWN, UP, UNKNOWN], dtype=np.int8)
 
 
@@ -38,27 +37,6 @@ def pick_target(shift: np.ndarray | int, n: int) -> np.ndarray:
     centre = WINDOW_SAMPLES // 2 - np.broadcast_to(np.asarray(shift), (n,))
     t = np.arange(WINDOW_SAMPLES)[None, :]
     return np.exp(-0.5 * ((t - centre[:, None]) / PICK_SIGMA_SAMPLES) ** 2).astype(np.float32)[..., None]
-
-
-def as_model_input(windows: np.ndarray, input_shape: tuple) -> np.ndarray:
-    """(n, 400) -> (n, *input_shape), e.g. (n, 400, 1) or (n, 400, 1, 1) for pd2d."""
-    return windows.reshape((len(windows), *input_shape))
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    batch_size: int = 1024
-    flip: bool = True
-    time_shift: int = 0  # max shift in samples (0 = off); at most MAX_SHIFT
-    seed: int = 0
-    max_in_memory_gb: float = 4.0
-    stream_chunk_traces: int = 16384  # stored traces read from HDF5 at a time when streaming
-
-    def __post_init__(self):
-        if not 0 <= self.time_shift <= MAX_SHIFT:
-            raise DataError(f"--time-shift must be between 0 and {MAX_SHIFT} samples, got {self.time_shift}")
-        if self.batch_size < 1:
-            raise DataError(f"batch size must be positive, got {self.batch_size}")
 
 
 def _targets(labels, shift, with_pick: bool):
@@ -215,11 +193,6 @@ def predict_windows(store: PolarityStore, split: str | None, input_shape: tuple,
     """(rows, model input) chunks in store order, for prediction over splits of any size."""
     for chunk in store.iter_chunks(split, chunk_size):
         yield chunk.rows, as_model_input(model_windows(chunk.waveforms), input_shape)
-
-
-def polarity_output(out):
-    """The polarity head of a prediction: the last output of a two-output model (pp: pick, polarity)."""
-    return out[-1] if isinstance(out, (list, tuple)) else out
 
 
 def predict_probabilities(model, store: PolarityStore, split: str | None, input_shape: tuple,

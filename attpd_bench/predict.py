@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from attpd_bench.focal import skhash
-from attpd_bench.focal.polarities import label_weights, model_weights, polarity_table
+from attpd_bench.focal.polarities import model_weights, polarity_table
 from attpd_bench.focal import sites
 from attpd_bench.focal.truth import aligned_truth, find_truth
 from attpd_bench.data.labels import CLASS_LETTERS, INVALID
@@ -30,7 +30,7 @@ from attpd_bench.data.prepare import open_reader
 from attpd_bench.data.recordings import RecordingsReader
 from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.errors import DataError
-from attpd_bench.pipeline import as_model_input, polarity_output
+from attpd_bench.models import as_model_input, polarity_output
 
 ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code", "trace_id", "p_time")
 RAW_CHUNK_TRACES = 512  # raw published traces read at a time (as `attpd data prepare` reads them)
@@ -254,10 +254,11 @@ def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bo
     the request is checked once, first (:func:`check_request`), so a bad one leaves no run and no file.
     ``provenance`` (:func:`registry.resolve`): the version a registered model's alias pointed to, as tags."""
     from attpd_bench import tracking
-    from attpd_bench.evaluate import load_model
 
     request, run_options = _request_and_run_options(options)
-    geometry = check_request(source, output, overwrite=overwrite, **request)  # before any run
+    geometry = check_request(source, output, overwrite=overwrite, **request)  # before any run and TensorFlow
+    from attpd_bench.evaluate import load_model
+
     model = load_model(model_uri)
     tags = tracking.standard_tags(model=None, dataset=options.get("dataset"), store_fingerprint=None, seed=None,
                                   kind="prediction", predicted_model_uri=model_uri,

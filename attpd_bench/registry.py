@@ -34,7 +34,6 @@ from attpd_bench import tracking
 from attpd_bench.data.labels import CLASS_NAMES
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import ConfigError, DataError, TrackingError
-from attpd_bench.evaluate import evaluate_model, load_model
 from attpd_bench.models import model_spec
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -278,7 +277,7 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
     name = registered_name(model, dataset)
     run = get_run(run_id) if run_id else best_training_run(model, dataset, metric)
     store = _check_candidate(run, model, dataset, store)
-    candidate_eval = evaluate_model(load_model(run.data.tags["model_uri"]), store, split, n_boot=0)
+    candidate_eval = _evaluate(run.data.tags["model_uri"], store, split)
     # the split's own most frequent label: the strongest constant answer (a balanced train split, as
     # SCSN's, would name an arbitrary class)
     majority = int(np.bincount(candidate_eval.labels, minlength=len(CLASS_NAMES)).argmax())
@@ -287,6 +286,14 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
         return _compare_and_move(name, run, store, candidate_eval, gate, metric=metric, min_gain=min_gain,
                                  min_score=min_score, dry_run=dry_run, n_boot=n_boot, seed=seed,
                                  max_rounds=max_rounds, split=split)
+
+
+def _evaluate(model_uri: str, store: PolarityStore, split: str):
+    """A model's evaluation on ``split``, no bootstrap. TensorFlow loads here rather than with this module, so that
+    a command resolving an alias (``attpd predict``) checks its options first."""
+    from attpd_bench.evaluate import evaluate_model, load_model
+
+    return evaluate_model(load_model(model_uri), store, split, n_boot=0)
 
 
 def _compare_and_move(name: str, run, store: PolarityStore, candidate_eval, gate: dict, *, metric: str,
@@ -312,8 +319,7 @@ def _compare_and_move(name: str, run, store: PolarityStore, candidate_eval, gate
             if champ_fp and champ_fp != store.fingerprint:
                 raise ConfigError(f"champion {name} v{champion.version} was trained on store {champ_fp[:16]}, the "
                                   f"candidate on {store.fingerprint[:16]}: refusing to compare across stores")
-            champion_eval = evaluate_model(load_model(f"models:/{name}/{champion.version}"), store, split,
-                                           n_boot=0)
+            champion_eval = _evaluate(f"models:/{name}/{champion.version}", store, split)
         verdict = _decide(metric, min_gain, candidate_eval, champion_eval, gate, n_boot, seed)
         decision = Decision(name, run.info.run_id, None, str(champion.version) if champion else None, metric,
                             verdict["candidate_score"], verdict["champion_score"], verdict["difference"],

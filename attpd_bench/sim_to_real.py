@@ -21,7 +21,7 @@ import pandas as pd
 from attpd_bench.data.labels import DOWN, UP
 from attpd_bench.data.preprocess import model_windows
 from attpd_bench.data.recordings import RecordingsReader, read_picks
-from attpd_bench.pipeline import as_model_input, polarity_output
+from attpd_bench.models import as_model_input, polarity_output
 
 REAL_DATA = Path(__file__).resolve().parent.parent / "data" / "real"
 KUMAMOTO = REAL_DATA / "kumamoto-2016-04-15"

@@ -6,12 +6,8 @@ everything DESIGN.md lists (params, tags, per-epoch curves, the store as input, 
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import keras
@@ -24,68 +20,13 @@ from attpd_bench.console import console
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import ConfigError
 from attpd_bench.models import CUSTOM_OBJECTS, build_model, model_spec
-from attpd_bench.pipeline import PipelineConfig, evaluation_dataset, predict_probabilities, training_dataset
+from attpd_bench.pipeline import evaluation_dataset, predict_probabilities, training_dataset
+from attpd_bench.settings import DEV_EPOCH_METRICS, PipelineConfig, TrainConfig
 
 EpochHook = Callable[[int, dict], None]
-#: computed on the dev split after every epoch (one prediction over dev) when monitored or asked for
-DEV_EPOCH_METRICS = ("val_macro_f1", "val_sign_accuracy")
-#: what early stopping can monitor: Keras' own epoch logs and the dev metrics above
-MONITORS = ("val_loss", "val_accuracy", *DEV_EPOCH_METRICS, "loss", "accuracy")
 FINAL_METRICS = ("accuracy", "macro_f1", "sign_accuracy", "sign_coverage", "precision_up", "recall_up", "f1_up",
                  "precision_down", "recall_down", "f1_down", "precision_unknown", "recall_unknown", "f1_unknown",
                  "Pre_U", "Pre_D", "Pre_K", "Re_U", "Re_D", "Re_K")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Defaults are the original code's (epochs 500, batch 1024, Adam lr 0.001, patience 20, ...)."""
-
-    model: str = "pd"
-    epochs: int = 500
-    batch_size: int = 1024
-    learning_rate: float = 0.001
-    patience: int = 20
-    monitor: str | None = None  # one of MONITORS; None: the model's own (val_accuracy; pp: val_loss)
-    monitor_mode: str | None = None  # None: min for a loss, max otherwise
-    loss: str | None = None  # polarity loss; None: categorical_crossentropy
-    augment: bool = True  # the flip augmentation
-    time_shift: int = 0  # random window shift, max samples (0 = off)
-    seed: int = 0
-    hyperparameters: dict = field(default_factory=dict)
-    init_from: str | None = None  # a model URI whose weights start the training (fine-tuning; same architecture)
-    freeze: bool = False  # with init_from: train only the dense head, the feature layers keep their weights
-
-    def resolved(self) -> "TrainConfig":
-        spec = model_spec(self.model)
-        for option, value, low in (("--epochs", self.epochs, 1), ("--batch-size", self.batch_size, 1),
-                                   ("--patience", self.patience, 0)):
-            if value < low:
-                raise ConfigError(f"{option} must be at least {low}, got {value}")
-        if not 0 < self.learning_rate < math.inf:
-            raise ConfigError(f"--learning-rate must be a positive finite number, got {self.learning_rate}")
-        PipelineConfig(batch_size=self.batch_size, time_shift=self.time_shift)  # its checks, before a run exists
-        monitor = self.monitor or spec.monitor
-        if monitor not in MONITORS:
-            raise ConfigError(f"unknown monitor {monitor!r}; expected one of {', '.join(MONITORS)} "
-                              f"(the val_ metrics are on the dev split)")
-        mode = self.monitor_mode or ("min" if monitor.endswith("loss") else "max")
-        if mode not in ("min", "max"):
-            raise ConfigError(f"monitor mode must be 'min' or 'max', got {mode!r}")
-        if self.freeze and self.init_from is None:
-            raise ConfigError("--freeze keeps a parent model's feature layers: give --init-from MODEL_URI")
-        return dataclasses.replace(self, model=spec.name, monitor=monitor, monitor_mode=mode,
-                                   loss=self.loss or spec.loss[-1],
-                                   hyperparameters={k: v for k, v in self.hyperparameters.items() if v is not None})
-
-    def params(self) -> dict:
-        flat = {k: v for k, v in dataclasses.asdict(self).items() if k != "hyperparameters"}
-        if self.init_from is None:  # a training from scratch keeps the digest it had before fine-tuning existed
-            flat.pop("init_from"), flat.pop("freeze")
-        return {**flat, **self.hyperparameters}
-
-    def digest(self) -> str:
-        """Identifies the resolved configuration: runs with the same digest and store are interchangeable."""
-        return hashlib.sha256(json.dumps(self.resolved().params(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -238,7 +179,7 @@ class TrainOutcome:
 
 def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | None = None,
                   experiment: str | None = None, tags: dict | None = None, parent_run_id: str | None = None,
-                  log_model: bool = True, on_epoch: tuple = (), callbacks: tuple = (),
+                  on_epoch: tuple = (), callbacks: tuple = (),
                   killed_on: tuple = (), dev_metrics_each_epoch: bool = False,
                   score_test: bool = True) -> TrainOutcome:
     """``fit`` inside one MLflow run (tracking must be configured); the run never stays RUNNING.
@@ -273,19 +214,22 @@ def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | 
                          "train_samples_per_s": result.samples_per_epoch * result.epochs_run / result.seconds})
         log.log_figure(plots.learning_curves(result.history, result.best_epoch, f"{config.model} on {store.dataset}"),
                        "figures/learning_curves.png")
-        model_uri = None
-        if log_model:
-            example = next(iter(evaluation_dataset(store, "dev", model_spec(config.model).input_shape, 4)))[0]
-            model_uri = tracking.log_keras_model(result.model, example.numpy(), CUSTOM_OBJECTS)
+        example = next(iter(evaluation_dataset(store, "dev", model_spec(config.model).input_shape, 4)))[0]
+        model_uri = tracking.log_keras_model(result.model, example.numpy(), CUSTOM_OBJECTS)
         run_id = log.run_id
     return TrainOutcome(run_id, model_uri, result, dev, test)
 
 
 def find_finished_run(store: PolarityStore, config: TrainConfig):
-    """A finished training run of this configuration on this store (same fingerprint), with a model; or None."""
+    """A finished run that trained this configuration on this store (same fingerprint) and kept its model: a
+    training run, or a study's trial (the study trains the untuned configuration as its trial 0); or None."""
     config = config.resolved()
-    runs = tracking.search_runs(
-        tracking.experiment_name("train", store.dataset),
-        f"tags.model = '{config.model}' and tags.store_fingerprint = '{store.fingerprint}' and "
-        f"tags.train_config = '{config.digest()}' and attributes.status = 'FINISHED'")
-    return next((r for r in runs if "model_uri" in r.data.tags), None)
+    for stage in ("train", "tune"):
+        runs = tracking.search_runs(
+            tracking.experiment_name(stage, store.dataset),
+            f"tags.model = '{config.model}' and tags.store_fingerprint = '{store.fingerprint}' and "
+            f"tags.train_config = '{config.digest()}' and attributes.status = 'FINISHED'")
+        found = next((r for r in runs if "model_uri" in r.data.tags), None)
+        if found is not None:
+            return found
+    return None

@@ -10,6 +10,7 @@ study's user attributes; every other worker (and every rerun) finds it there.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import random
@@ -21,6 +22,7 @@ import tomllib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 
@@ -29,7 +31,10 @@ from attpd_bench.console import console, verbose
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import ConfigError
 from attpd_bench.models import MODEL_NAMES, hyperparameter_names, model_defaults, model_spec
-from attpd_bench.train import TrainConfig, TrainOutcome, train_and_log
+from attpd_bench.settings import TrainConfig
+
+if TYPE_CHECKING:
+    from attpd_bench.train import TrainOutcome
 
 # the suite prints its own line per trial; Optuna's INFO lines would repeat them (`attpd --verbose` shows them)
 optuna.logging.set_verbosity(optuna.logging.INFO if verbose() else optuna.logging.WARNING)
@@ -44,15 +49,26 @@ ATTENTION_STEPS = 50  # the PD attention sequence: 400 samples after three 2x po
 OBJECTIVES = {"dev_macro_f1": ("val_macro_f1", "macro_f1"), "dev_accuracy": ("val_accuracy", "accuracy"),
               "dev_sign_accuracy": ("val_sign_accuracy", "sign_accuracy")}
 TRAIN_KEYS = {"learning_rate", "batch_size"}
-ALL_HYPERPARAMETERS = frozenset(n for m in MODEL_NAMES for n in hyperparameter_names(m))
 FAULT_KEYS = ("heartbeat_interval_s", "grace_period_s", "max_retry")
-SECTIONS = {"study": {"dataset", "objective", "direction", "n_trials", "timeout_s", *FAULT_KEYS},
+
+
+@functools.cache
+def all_hyperparameters() -> frozenset[str]:
+    """Every model's hyper-parameter names (read off the builders, so Keras loads on the first call)."""
+    return frozenset(n for m in MODEL_NAMES for n in hyperparameter_names(m))
+
+
+def study_sections() -> dict[str, set[str] | None]:
+    """The sections of a study file and the keys each allows."""
+    return {"study": {"dataset", "objective", "direction", "n_trials", "timeout_s", *FAULT_KEYS},
             "sampler": {"name", "seed", "n_startup_trials"},
             "pruner": {"name", "n_startup_trials", "n_warmup_steps", "min_resource", "reduction_factor"},
             # and any model hyper-parameter (e.g. bn_momentum), fixed for every trial of the study
             "training": {"epochs", "patience", "augment", "time_shift", "batch_size", "learning_rate",
-                         *ALL_HYPERPARAMETERS},
+                         *all_hyperparameters()},
             "search": None}
+
+
 PARAM_KEYS = {"float": {"type", "low", "high", "log"}, "int": {"type", "low", "high", "step", "log"},
               "categorical": {"type", "choices"}}
 
@@ -161,12 +177,13 @@ def load_study_spec(path: Path) -> StudySpec:
     def fail(msg):
         raise ConfigError(f"{path}: {msg}")
 
+    sections = study_sections()
     for section, value in raw.items():
-        if section not in SECTIONS:
-            fail(f"unknown section [{section}]; expected {', '.join(SECTIONS)}")
+        if section not in sections:
+            fail(f"unknown section [{section}]; expected {', '.join(sections)}")
         if not isinstance(value, dict):
             fail(f"[{section}] must be a table")
-        allowed = SECTIONS[section]
+        allowed = sections[section]
         if allowed is not None:
             for key in value:
                 if key not in allowed:
@@ -193,7 +210,7 @@ def load_study_spec(path: Path) -> StudySpec:
     for key in ("epochs", "patience"):
         if key in training and (not isinstance(training[key], int) or training[key] < (1 if key == "epochs" else 0)):
             fail(f"[training] {key} must be a {'positive' if key == 'epochs' else 'non-negative'} integer")
-    all_hyper = TRAIN_KEYS | ALL_HYPERPARAMETERS
+    all_hyper = TRAIN_KEYS | all_hyperparameters()
     search = []
     for name, spec in raw.get("search", {}).items():
         where = f"[search.{name}]"
@@ -249,6 +266,7 @@ def open_storage(storage: str | None, spec: StudySpec | None = None) -> optuna.s
                                 heartbeat_stale_trial_callback=on_failed_trial(spec))
     from optuna.storages.journal import JournalFileBackend
 
+    Path(url).resolve().parent.mkdir(parents=True, exist_ok=True)  # a journal in a new folder, as for --output
     return optuna.storages.JournalStorage(JournalFileBackend(str(Path(url).resolve())))
 
 
@@ -397,9 +415,11 @@ def objective_fn(spec: StudySpec, model: str, store: PolarityStore, parent_run_i
 
         tags = {"optuna_study": trial.study.study_name, "optuna_trial": str(trial.number), "kind": "trial"}
         console.print(f"trial {trial.number}: {trial.params}")
+        from attpd_bench.train import train_and_log  # TensorFlow loads with the first trial, after the checks
+
         outcome = train_and_log(store, config, run_name=f"trial-{trial.number}",
                                 experiment=tracking.experiment_name("tune", store.dataset), tags=tags,
-                                parent_run_id=parent_run_id, log_model=False, on_epoch=(report,),
+                                parent_run_id=parent_run_id, on_epoch=(report,),
                                 killed_on=(optuna.TrialPruned,), dev_metrics_each_epoch=True,
                                 score_test=False)
         trial.set_user_attr("mlflow_run_id", outcome.run_id)
@@ -459,6 +479,8 @@ def default_config(spec: StudySpec, model: str, seed: int) -> TrainConfig:
 def refit(spec: StudySpec, model: str, store: PolarityStore, study: optuna.Study, seed: int) -> TrainOutcome:
     """Train the best trial's configuration as a normal training run (early-stopped on the study's objective,
     best epoch restored, test scored), tagged with the study."""
+    from attpd_bench.train import train_and_log
+
     best = study.best_trial
     return train_and_log(store, best_config(spec, model, study, seed), run_name=f"{study.study_name}-best",
                          tags={"optuna_study": study.study_name, "optuna_best_trial": str(best.number)})

@@ -4,6 +4,7 @@ alias moved."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -263,3 +264,71 @@ def test_help_texts_keep_their_brackets():
     result = runner.invoke(app, ["tune", "--help"])
     assert "Trials to add [the study file's n_trials]." in " ".join(result.output.split())
     assert " ." not in " ".join(line.strip() for line in result.output.splitlines() if "Trials to add" in line)
+
+
+def test_options_are_checked_before_tensorflow_loads(tmp_path):
+    """Issue 23, item 9: a mistake in a command that trains or predicts was reported only after TensorFlow's
+    import (7-9 s). Every such command checks its files and numbers first: in a fresh interpreter, after each of
+    these errors, TensorFlow is still not imported."""
+    cases = [["train", "--store", "nowhere"], ["train", "--store", "nowhere", "--epochs", "0"],
+             ["evaluate", "--model-uri", "x", "--store", "nowhere"],
+             ["predict", "--model-uri", "first-motion", "--input", "nowhere", "--output", "p.csv"],
+             ["tune", "--study", "nowhere.toml", "--store", "nowhere"],
+             ["transfer", "--store", "a=nowhere", "--store", "b=nowhere"],
+             ["import-h5", "--file", "nowhere.h5", "--model", "pd", "--dataset", "pnw"],
+             ["mechanisms", "--store", "nowhere", "--polarities", "true", "--out", "m"],
+             ["audit", "labels", "--store", "nowhere", "--model-uri", "x", "--out", "l"]]
+    script = ("import json, sys\n"
+              "from typer.testing import CliRunner\n"
+              "from attpd_bench.cli import app\n"
+              "for argv in json.loads(sys.argv[1]):\n"
+              "    result = CliRunner().invoke(app, argv)\n"
+              "    print(result.exit_code, 'tensorflow' in sys.modules, 'keras' in sys.modules, ' '.join(argv))\n")
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(cases)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "MLFLOW_TRACKING_URI": ""})
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(cases), done.stderr[-2000:]
+    for line in lines:
+        exit_code, tensorflow, keras, argv = line.split(" ", 3)
+        assert (exit_code, tensorflow, keras) == ("1", "False", "False"), line
+
+
+WRITERS = [  # (what it writes, argv, the files that must exist afterwards)
+    ("synthetic region", ["data", "synth", "--region", "pnw", "--n-events", "4", "--out", "new/synth/raw"],
+     ["new/synth/raw/truth.csv"]),
+    ("store", ["data", "prepare", "--dataset", "pnw", "--source", R, "--out", "new/prepare/store"],
+     ["new/prepare/store/metadata.csv"]),
+    ("prediction table and SKHASH inputs", ["predict", "--model-uri", "first-motion", "--input", S, "--output",
+                                            "new/predict/p.csv", "--skhash-out", "new/predict-skhash/sk"],
+     ["new/predict/p.csv", "new/predict-skhash/sk/control.txt"]),
+    ("mechanisms", ["mechanisms", "--store", S, "--polarities", "true", "--out", "new/mechanisms/m"],
+     ["new/mechanisms/m/mechanisms.csv"]),
+    ("reversal audit", ["audit", "reversals", "--store", S, "--polarities", "true", "--min-events", "2", "--out",
+                        "new/audit/a"], ["new/audit/a/reversals.csv"]),
+    ("label audit and relabelled store", ["audit", "labels", "--store", S, "--model-uri", "first-motion", "--out",
+                                          "new/labels/l", "--relabel", "new/relabel/r"],
+     ["new/labels/l/label_issues.csv", "new/relabel/r/metadata.csv"]),
+    ("Optuna journal", ["tune", "--study", str(Path(__file__).resolve().parent.parent / "studies" / "pnw.toml"),
+                        "--store", S, "--n-trials", "1", "--epochs", "1", "--storage", "new/tune/optuna.journal"],
+     ["new/tune/optuna.journal"]),
+]
+
+
+@pytest.mark.slow  # runs SKHASH and one epoch of training
+@pytest.mark.parametrize("argv, written", [pytest.param(argv, written, id=kind) for kind, argv, written in WRITERS])
+def test_every_writing_command_creates_a_missing_parent_folder(bench, monkeypatch, tmp_path, argv, written):
+    """Issue 23, item 1: `predict --output pred/x.csv` with no `pred/` was a traceback and a FAILED run. A new
+    folder for what a command writes is the user's intent: every command that writes creates it."""
+    monkeypatch.chdir(tmp_path)
+    for name in (S, R):
+        (tmp_path / name).symlink_to(bench / name)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracking.configure(None)
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output[-2000:]
+    for path in written:
+        assert (tmp_path / path).exists(), f"{path} missing after: {result.output[-500:]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import requests
 import optuna
 import pytest
 import typer
+from typer.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 from attpd_bench import registry, tracking
@@ -117,18 +119,20 @@ def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tiny_demo, m
     for region in regions:
         tune_runs = tracking.search_runs(f"attpd/tune/{region}")
         assert sorted(r.data.tags["kind"] for r in tune_runs) == ["study", "study", "trial", "trial"]
-        training = tracking.search_runs(f"attpd/{region}", "tags.kind = 'training'")
-        assert {r.data.tags["model"] for r in training} == {"pd", "ross"}
-        assert {r.data.tags["demo_role"] for r in training} <= {"untuned", "tuned"}
+        trials = [r for r in tune_runs if r.data.tags["kind"] == "trial"]
+        assert {r.data.tags["model"] for r in trials} == {"pd", "ross"} and all("model_uri" in r.data.tags
+                                                                                for r in trials)
+        # issue 21: no configuration trained twice; the trial's own model is promoted
+        assert not tracking.search_runs(f"attpd/{region}", "tags.kind = 'training'")
         promotions = tracking.search_runs(f"attpd/{region}", "tags.kind = 'promotion'")
-        assert len(promotions) == 4  # untuned, then tuned, per model
+        assert len(promotions) == 2  # one trial per study: the untuned configuration is the best, one candidate
         for model in ("pd", "ross"):
             outcome = summaries[0]["outcomes"][(model, region)]
             champion = registry.alias_version(f"attpd-{model}-{region}", "champion")
             first = outcome.decisions[0]
             assert (champion is not None) == any(d.alias == "champion" for d in outcome.decisions)
             if champion is not None:
-                assert champion.run_id in {r.info.run_id for r in training}
+                assert champion.run_id in {r.info.run_id for r in trials}
             if first.alias == "challenger":  # the untuned run failed the gate
                 assert "majority-class baseline" in first.reason
             study = optuna.load_study(study_name=f"{region}-{model}", storage=open_storage(None))
@@ -183,8 +187,9 @@ def test_demo_records_the_users_day_reproducibly_in_its_own_workdir(tiny_demo, m
 
 
 def test_mlflow_records_a_reader_can_use(tiny_demo, monkeypatch):
-    """LoggedModels carry the run's final metrics (no per-epoch curve values under the same names); parent runs
-    say who made them and from where, and span their children's time."""
+    """LoggedModels carry the run's final metrics (no per-epoch curve values under the same names; a trial's model
+    no test score, as its trial never saw the test split); parent runs say who made them and from where, and span
+    their children's time."""
     monkeypatch.chdir(tiny_demo["work"])
     client = MlflowClient()
     experiments = [e.experiment_id for e in client.search_experiments()]
@@ -193,7 +198,8 @@ def test_mlflow_records_a_reader_can_use(tiny_demo, monkeypatch):
     for logged in models:
         run = client.get_run(logged.source_run_id)
         final = {m.key: m.value for m in logged.metrics}
-        assert "test_macro_f1" in final and "best_epoch" in final
+        assert "dev_macro_f1" in final and "best_epoch" in final
+        assert ("test_macro_f1" in final) == (run.data.tags["kind"] == "training"), run.data.tags["kind"]
         assert not set(final) & {"loss", "accuracy", "val_loss", "val_accuracy"}
         assert all(run.data.metrics[k] == v for k, v in final.items())
     parents = [r for r in tracking.search_runs("attpd/transfer") + tracking.search_runs("attpd/tune/pnw")
@@ -255,3 +261,50 @@ def test_mlflow_ui_serves_the_demo(tiny_demo, monkeypatch):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# the README's values and what the test runs instead: the same commands, on less data and fewer epochs
+USERS_DAY_SCALE = {"--n-events": "40", "--n-trials": "1", "--workers": "1", "--epochs": "2"}
+
+
+def _users_day() -> list[list[str]]:
+    """The commands of the README's "A user's day" block as typed (continuations joined, comments dropped)."""
+    block = README.split("## A user's day", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = (line.split("#", 1)[0].strip() for line in block.replace("\\\n", " ").splitlines())
+    return [shlex.split(line) for line in lines if line]
+
+
+def test_the_readmes_users_day_runs_as_written(tmp_path, monkeypatch):
+    """Issue 23, item 2: "A user's day" used a store it never created. Every command of the block runs, in
+    order, in a fresh folder (scaled down: USERS_DAY_SCALE), and leaves what the README says it leaves."""
+    commands = _users_day()
+    assert [c[0] for c in commands if c[0] != "attpd"] == ["mlflow"]  # `mlflow ui` serves; tested with the demo
+    # the study scaled as the demo scales it: small batches and a faster BatchNorm, so two epochs learn something
+    study = (Path(__file__).resolve().parent.parent / "studies" / "pnw.toml").read_text()
+    study = re.sub(r"^\[search\.batch_size\]\n(?:(?!\[).*\n)*", "", study, flags=re.M)
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "studies" / "pnw.toml").write_text(study.replace("[training]\n", "[training]\nbatch_size = 32\n"
+                                                                                 "bn_momentum = 0.9\n"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracking.configure(None)
+    runner = CliRunner()
+    for command in (c for c in commands if c[0] == "attpd"):
+        argv = [USERS_DAY_SCALE.get(prev, arg) if prev in USERS_DAY_SCALE else arg
+                for prev, arg in zip(["", *command[1:]], command[1:])]
+        if argv[0] == "tune" and "--epochs" not in argv:
+            argv += ["--epochs", USERS_DAY_SCALE["--epochs"]]
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 0, f"attpd {' '.join(argv)}:\n{result.output[-3000:]}"
+        if argv[0] == "promote" and registry.alias_version("attpd-pd-pnw", "champion") is None:
+            # the gate rightly refuses a two-epoch model at this scale; the champion alias is set by hand on the
+            # version it registered, so that the rest of the day runs
+            assert "challenger" in result.output, result.output[-2000:]
+            challenger = registry.alias_version("attpd-pd-pnw", "challenger")
+            MlflowClient().set_registered_model_alias("attpd-pd-pnw", "champion", challenger.version)
+    for written in ("stores/pnw/metadata.csv", "stores/scsn/metadata.csv", "pnw.parquet", "pnw_skhash/control.txt",
+                    "mech/pnw-pd/mechanisms.csv", "mech/pnw-true/mechanisms.csv", "audit/pnw-stations/reversals.csv",
+                    "audit/pnw-stations/reversals_skhash.csv", "audit/pnw-labels/label_issues.csv",
+                    "mech/pnw-fixed/mechanisms.csv", "mlflow.db"):
+        assert (tmp_path / written).exists(), written
+    assert registry.alias_version("attpd-pd-pnw", "champion") is not None

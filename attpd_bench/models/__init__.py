@@ -1,29 +1,27 @@
 """The four polarity models of the original work, selectable by name or by the original function name.
 
 Defaults reproduce the original exactly (parameter counts are tested). ``MODEL_SPECS`` holds what training
-needs to know of each: input shape, outputs, loss, early-stopping monitor.
+needs to know of each: input shape, outputs, loss, early-stopping monitor. Keras loads only when a model is built
+or loaded (``builder``, ``CUSTOM_OBJECTS``), so a command checks its options before TensorFlow's five-second import.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-import keras
+import numpy as np
 
 from attpd_bench.errors import ConfigError
-from attpd_bench.models.attention import SeqSelfAttention
-from attpd_bench.models.pd import build_pd
-from attpd_bench.models.pd2d import build_pd2d
-from attpd_bench.models.pp import build_pp
-from attpd_bench.models.ross import build_ross
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    builder: Callable
+    builder_name: str  # module:function inside attpd_bench.models
     input_shape: tuple
     original_name: str
     outputs: tuple[str, ...] = ("po",)
@@ -31,21 +29,43 @@ class ModelSpec:
     monitor: str = "val_accuracy"
     has_attention: bool = True
 
+    @property
+    def builder(self) -> Callable:
+        module, function = self.builder_name.split(":")
+        import_keras()
+        return getattr(importlib.import_module(f"attpd_bench.models.{module}"), function)
+
 
 MODEL_SPECS = {
-    "pd": ModelSpec("pd", build_pd, (400, 1), "bulid_pd_model"),
-    "ross": ModelSpec("ross", build_ross, (400, 1), "cnn_ross", has_attention=False),
-    "pp": ModelSpec("pp", build_pp, (400, 1), "bulid_pp_model", outputs=("pk", "po"),
+    "pd": ModelSpec("pd", "pd:build_pd", (400, 1), "bulid_pd_model"),
+    "ross": ModelSpec("ross", "ross:build_ross", (400, 1), "cnn_ross", has_attention=False),
+    "pp": ModelSpec("pp", "pp:build_pp", (400, 1), "bulid_pp_model", outputs=("pk", "po"),
                     loss=("mse", "categorical_crossentropy"), monitor="val_loss"),
-    "pd2d": ModelSpec("pd2d", build_pd2d, (400, 1, 1), "pd_model"),
+    "pd2d": ModelSpec("pd2d", "pd2d:build_pd2d", (400, 1, 1), "pd_model"),
 }
-# Keras' own progress bars ("1/1 ━━━━ 0s 149ms/step") would reach the console from calls the suite does not make
-# itself (MLflow predicts its input example when logging a model): the suite shows its own progress only
-keras.utils.disable_interactive_logging()
-
 ALIASES = {spec.original_name: name for name, spec in MODEL_SPECS.items()}
 MODEL_NAMES = tuple(MODEL_SPECS)
-CUSTOM_OBJECTS = {"SeqSelfAttention": SeqSelfAttention, "attpd>SeqSelfAttention": SeqSelfAttention}
+
+
+@functools.cache
+def import_keras():
+    """Keras, imported once with its own progress bars off: "1/1 ━━━━ 0s 149ms/step" would reach the console from
+    calls the suite does not make itself (MLflow predicts its input example when logging a model)."""
+    import keras
+
+    keras.utils.disable_interactive_logging()
+    return keras
+
+
+def __getattr__(name: str):
+    """``CUSTOM_OBJECTS`` and ``SeqSelfAttention`` import Keras: loaded on first use (PEP 562)."""
+    if name in ("CUSTOM_OBJECTS", "SeqSelfAttention"):
+        import_keras()
+        from attpd_bench.models.attention import SeqSelfAttention
+
+        return {"SeqSelfAttention": SeqSelfAttention,
+                "attpd>SeqSelfAttention": SeqSelfAttention} if name == "CUSTOM_OBJECTS" else SeqSelfAttention
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def model_spec(name: str) -> ModelSpec:
@@ -79,14 +99,22 @@ def build_model(name: str, **hyperparameters):
     return spec.builder(input_shape=spec.input_shape, **given)
 
 
+def as_model_input(windows: np.ndarray, input_shape: tuple) -> np.ndarray:
+    """(n, 400) -> (n, *input_shape), e.g. (n, 400, 1) or (n, 400, 1, 1) for pd2d."""
+    return windows.reshape((len(windows), *input_shape))
+
+
+def polarity_output(out):
+    """The polarity head of a prediction: the last output of a two-output model (pp: pick, polarity)."""
+    return out[-1] if isinstance(out, (list, tuple)) else out
+
+
 def load_model_file(path):
     """A Keras model saved as ``.keras`` or HDF5 (the original code's format), with the attention layer."""
-    import keras
-
     from attpd_bench.errors import DataError
 
     try:
-        return keras.models.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False)
+        return import_keras().models.load_model(path, custom_objects=__getattr__("CUSTOM_OBJECTS"), compile=False)
     except Exception as exc:  # Keras raises many types for a foreign or broken file
         raise DataError(f"{path}: not a loadable Keras model ({str(exc).splitlines()[0][:300]})") from None
 
@@ -118,5 +146,5 @@ def load_original_weights(path, name: str):
 
 
 __all__ = ["ALIASES", "CUSTOM_OBJECTS", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec", "SeqSelfAttention",
-           "build_model", "hyperparameter_names", "load_model_file", "load_original_weights", "model_defaults",
-           "model_spec"]
+           "as_model_input", "build_model", "hyperparameter_names", "import_keras", "load_model_file", "load_original_weights",
+           "model_defaults", "model_spec", "polarity_output"]
