@@ -253,11 +253,11 @@ def test_mlflow_ui_serves_the_demo(tiny_demo, monkeypatch):
             assert served.ok and served.content[:4] == b"\x89PNG", figure
         summary = requests.get(f"{base}/get-artifact", params={"path": "summary.md", "run_uuid": run_id})
         assert summary.ok and summary.text.startswith("# attpd demo summary")
-        training = requests.post(f"{api}/runs/search", json={"experiment_ids": [experiments["attpd/pnw"]],
-                                                             "filter": "tags.kind = 'training'"}).json()["runs"]
-        listed = requests.get(f"{api}/artifacts/list", params={"run_id": training[0]["info"]["run_id"],
+        trials = requests.post(f"{api}/runs/search", json={"experiment_ids": [experiments["attpd/tune/pnw"]],
+                                                           "filter": "tags.kind = 'trial'"}).json()["runs"]
+        listed = requests.get(f"{api}/artifacts/list", params={"run_id": trials[0]["info"]["run_id"],
                                                                "path": "figures"}).json()["files"]
-        assert {"figures/learning_curves.png", "figures/confusion_test.png"} <= {f["path"] for f in listed}
+        assert {"figures/learning_curves.png", "figures/confusion_dev.png"} <= {f["path"] for f in listed}
     finally:
         server.terminate()
         server.wait(timeout=30)
