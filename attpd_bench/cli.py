@@ -41,7 +41,7 @@ GROUP_PREFIX = {id(data_app): "data ", id(tune_app): "tune ", id(audit_app): "au
 
 def command(group: typer.Typer, name: str, **kwargs):
     """Register a command whose AttpdError becomes 'error: ...' on stderr and exit code 1 (no traceback),
-    and which tells MLflow runs the exact command line (``tracking.invoked_command``)."""
+    and which tells MLflow runs the exact command line (``invocation.invoked_command``)."""
 
     def decorate(fn):
         @functools.wraps(fn)
@@ -54,7 +54,7 @@ def command(group: typer.Typer, name: str, **kwargs):
 
 
 def _run_command(name: str, fn, **options):
-    from attpd_bench.tracking import invoked_command
+    from attpd_bench.invocation import invoked_command
 
     text = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in options.items() if value is not None)
     token = invoked_command.set(f"attpd {name} {text}".strip())
@@ -375,14 +375,14 @@ def tune(
 
 def _tune(study, model, store, n_trials, timeout, workers, storage, seed, refit, study_name, worker_index,
           epochs, patience, tracking_uri):
-    from attpd_bench import tracking
-    from attpd_bench import tune as T
     from attpd_bench.data.store import PolarityStore
-    from attpd_bench.errors import ConfigError
 
     if study is None or store is None:
         raise ConfigError("attpd tune needs --study and --store (or use `attpd tune show`)")
     opened = PolarityStore(store)
+    from attpd_bench import tracking  # Optuna and MLflow after the store is known to open
+    from attpd_bench import tune as T
+
     spec = dataclasses.replace(T.load_study_spec(study), name=study_name)
     for option, key, value in (("--epochs", "epochs", epochs), ("--patience", "patience", patience)):
         if value is not None:  # a scaled-down study without editing its file; logged with every trial's params
@@ -507,11 +507,8 @@ def predict(
     if quakeml_out is not None and (waveforms is None or picks is None):
         raise ConfigError("--quakeml-out needs --waveforms and --picks (the picks it writes back)")
     tracking.configure(tracking_uri)
-    from attpd_bench import registry
-
-    provenance = registry.resolve(model_uri)  # the version an alias points to now, kept with the run
     with progress("predict") as update:
-        report = predict_and_log(model_uri, source, output, provenance=provenance, dataset=dataset,
+        report = predict_and_log(model_uri, source, output, dataset=dataset,
                                  batch_size=batch_size,
                                  skhash_out=skhash_out, quakeml_out=quakeml_out, min_probability=min_probability,
                                  overwrite=overwrite, stations=stations, catalog=catalog,

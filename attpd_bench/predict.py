@@ -249,20 +249,21 @@ def _predict(model, source: Path, output: Path, geometry: sites.Geometry | None,
 
 
 def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bool = False,
-                    provenance: dict | None = None, **options) -> PredictReport:
+                    **options) -> PredictReport:
     """:func:`predict_to_file` with the model loaded from ``model_uri``, recorded as a run in ``attpd/predict``;
     the request is checked once, first (:func:`check_request`), so a bad one leaves no run and no file.
-    ``provenance`` (:func:`registry.resolve`): the version a registered model's alias pointed to, as tags."""
-    from attpd_bench import tracking
+    The run's tags name the version a registered model's alias pointed to (:func:`registry.resolve`)."""
+    from attpd_bench import registry, tracking
 
     request, run_options = _request_and_run_options(options)
     geometry = check_request(source, output, overwrite=overwrite, **request)  # before any run and TensorFlow
+    provenance = registry.resolve(model_uri)  # the version an alias points to now, kept with the run
     from attpd_bench.evaluate import load_model
 
     model = load_model(model_uri)
     tags = tracking.standard_tags(model=None, dataset=options.get("dataset"), store_fingerprint=None, seed=None,
                                   kind="prediction", predicted_model_uri=model_uri,
-                                  **{k: v for k, v in (provenance or {}).items() if k != "model_uri"})
+                                  **{k: v for k, v in provenance.items() if k != "model_uri"})
     with tracking.run(tracking.experiment_name("predict"), None, tags) as log:
         log.log_params({"model_uri": model_uri, "input": str(source), "output": str(output)})
         report = _predict(model, source, output, geometry, {**request, "model_uri": model_uri}, **run_options)

@@ -16,7 +16,6 @@ import sys
 import time
 import warnings
 from contextlib import contextmanager
-from contextvars import ContextVar
 from importlib.metadata import version
 from pathlib import Path
 from typing import Iterator
@@ -30,6 +29,7 @@ from mlflow.tracking.context import registry as context_registry
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from attpd_bench.errors import TrackingError
+from attpd_bench.invocation import invoked_command
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 MODEL_ARTIFACT = "model"
@@ -101,10 +101,6 @@ def git_commit() -> str:
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-#: The CLI sets this to the command being run (with its options), so every run records how it was made.
-invoked_command: ContextVar[str | None] = ContextVar("invoked_command", default=None)
 
 
 CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s/]+)(?P<at>@)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
 SAMPLING_RATE_HZ = 100.0
 STORE_SAMPLES = 600
@@ -35,12 +34,16 @@ def original_taper(n_samples: int, taper_samples: int = TAPER_SAMPLES) -> np.nda
 
 @lru_cache(maxsize=8)
 def _butter(order: int, low_hz: float, high_hz: float, sampling_rate: float):
+    from scipy import signal  # here, not at import: a command that only opens a store skips its second of import
+
     dt = 1.0 / sampling_rate
     return signal.butter(order, [low_hz * 2 * dt, high_hz * 2 * dt], "bandpass")
 
 
 def bandpass(traces: np.ndarray, sampling_rate: float = SAMPLING_RATE_HZ) -> np.ndarray:
     """Zero-phase Butterworth band-pass along the last axis (scipy ``filtfilt``, the original's call)."""
+    from scipy import signal
+
     b, a = _butter(BANDPASS_ORDER, *BANDPASS_HZ, sampling_rate)
     return signal.filtfilt(b, a, traces, axis=-1)
 
