@@ -217,7 +217,7 @@ def train(
                                           "lstm_units": lstm_units, "dense_units": dense_units},
                          init_from=init_from, freeze=freeze).resolved()
     opened = PolarityStore(store)
-    from attpd_bench import registry, tracking  # what needs TensorFlow comes after the checks above
+    from attpd_bench import registry, tracking  # MLflow and the training stack after the checks above
     from attpd_bench.models import build_model
     from attpd_bench.train import train_and_log
 

@@ -57,14 +57,21 @@ def import_keras():
     return keras
 
 
+@functools.cache
+def custom_objects() -> dict:
+    """The layers Keras needs named to load a saved model (the attention layer, under both its names)."""
+    import_keras()
+    from attpd_bench.models.attention import SeqSelfAttention
+
+    return {"SeqSelfAttention": SeqSelfAttention, "attpd>SeqSelfAttention": SeqSelfAttention}
+
+
 def __getattr__(name: str):
     """``CUSTOM_OBJECTS`` and ``SeqSelfAttention`` import Keras: loaded on first use (PEP 562)."""
-    if name in ("CUSTOM_OBJECTS", "SeqSelfAttention"):
-        import_keras()
-        from attpd_bench.models.attention import SeqSelfAttention
-
-        return {"SeqSelfAttention": SeqSelfAttention,
-                "attpd>SeqSelfAttention": SeqSelfAttention} if name == "CUSTOM_OBJECTS" else SeqSelfAttention
+    if name == "CUSTOM_OBJECTS":
+        return custom_objects()
+    if name == "SeqSelfAttention":
+        return custom_objects()["SeqSelfAttention"]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -114,7 +121,7 @@ def load_model_file(path):
     from attpd_bench.errors import DataError
 
     try:
-        return import_keras().models.load_model(path, custom_objects=__getattr__("CUSTOM_OBJECTS"), compile=False)
+        return import_keras().models.load_model(path, custom_objects=custom_objects(), compile=False)
     except Exception as exc:  # Keras raises many types for a foreign or broken file
         raise DataError(f"{path}: not a loadable Keras model ({str(exc).splitlines()[0][:300]})") from None
 
@@ -146,5 +153,5 @@ def load_original_weights(path, name: str):
 
 
 __all__ = ["ALIASES", "CUSTOM_OBJECTS", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec", "SeqSelfAttention",
-           "as_model_input", "build_model", "hyperparameter_names", "import_keras", "load_model_file", "load_original_weights",
-           "model_defaults", "model_spec", "polarity_output"]
+           "as_model_input", "build_model", "custom_objects", "hyperparameter_names", "import_keras",
+           "load_model_file", "load_original_weights", "model_defaults", "model_spec", "polarity_output"]
