@@ -15,12 +15,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/attpd demo $(if $(QUICK),--quick,) --workdir $(or $(WORKDIR),attpd-work)
 
+# two workers: SKHASH, MLflow, subprocesses and data preparation are single-threaded, so one worker leaves a
+# core idle most of the time (WORKERS=0 runs in this process, for a debugger)
+WORKERS ?= 2
+XDIST = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadgroup)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # the tests that need no real training, no SKHASH run, no CLI subprocess and no demo (a developer's loop)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -27,6 +27,21 @@ def _postgres_reachable() -> bool:
 needs_postgres = pytest.mark.skipif(not _postgres_reachable(),
                                     reason="PostgreSQL is not reachable on 127.0.0.1:5432 (CI starts it)")
 
+# `make test` runs the suite on two pytest-xdist workers (`--dist loadgroup`). Each test file goes to one worker
+# whole, so a module's fixture (the tiny demo, the closure's region) is built once; files that share an expensive
+# session fixture or a server go to the same one: the trained PD model (test_train, test_registry_predict), and
+# MLflow's tables in the PostgreSQL database, which two processes must not create at once (test_tune,
+# test_registry_predict).
+SHARED_WORKER = {"test_train": "trained-pd-and-postgresql", "test_registry_predict": "trained-pd-and-postgresql",
+                 "test_tune": "trained-pd-and-postgresql"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        item.add_marker(pytest.mark.xdist_group(SHARED_WORKER.get(module, module)))
+
+
 LAYOUTS = [("ins", "native"), ("ins", "seisbench"), ("hinet", "native"), ("scsn", "native"), ("pnw", "native")]
 
 

@@ -134,6 +134,16 @@ def region(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def small_region(tmp_path_factory):
+    """30 PNW-like events and their store: enough for SKHASH to read every file of a set (the tests of a set's
+    completeness run SKHASH on this one; the closure target and the audit need the 100 events above)."""
+    root = tmp_path_factory.mktemp("closure-small")
+    write_region("pnw", 30, root / "raw", seed=21)
+    store = prepare_store("pnw", root / "raw", root / "store", seed=0)[0]
+    return root, store
+
+
+@pytest.fixture(scope="module")
 def true_sign_run(region, tmp_path_factory):
     root, store = region
     work = tmp_path_factory.mktemp("closure-work")
@@ -166,9 +176,8 @@ def test_true_signs_close_the_loop(true_sign_run):
 
 
 @pytest.mark.slow
-def test_skhash_sees_the_rays_of_the_truth_and_reruns_by_hand(true_sign_run, region, tmp_path):
-    """SKHASH's take-off angles and azimuths (its polarity_info output) are the truth's; `SKHASH
-    DIR/skhash/control.txt` run by hand from elsewhere gives the same mechanisms."""
+def test_skhash_sees_the_rays_of_the_truth(true_sign_run, region):
+    """SKHASH's take-off angles and azimuths (its polarity_info output) are the truth's."""
     work, _, _ = true_sign_run
     root, store = region
     folder = work / "true" / "skhash"
@@ -184,11 +193,6 @@ def test_skhash_sees_the_rays_of_the_truth_and_reruns_by_hand(true_sign_run, reg
     assert np.median(takeoff_error) < 0.5 and np.percentile(takeoff_error, 90) < 5
     azimuth_error = np.abs((joined["azimuth"] - joined["azimuth_deg"] + 180) % 360 - 180)
     assert azimuth_error.max() < 0.2
-    before = (folder / skhash.MECHANISM_FILE).read_text()
-    done = subprocess.run([str(skhash.python().parent / "SKHASH"), str(folder / skhash.CONTROL_FILE)],
-                          cwd=tmp_path, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert (folder / skhash.MECHANISM_FILE).read_text() == before
 
 
 @pytest.mark.slow
@@ -220,10 +224,10 @@ def _constant_up(tmp_path):
 
 
 @pytest.mark.slow
-def test_predict_skhash_set_runs_in_skhash_as_written(region, tmp_path, monkeypatch):
+def test_predict_skhash_set_runs_in_skhash_as_written(small_region, tmp_path, monkeypatch):
     """`attpd predict --skhash-out DIR` on a synthetic store: SKHASH runs DIR/control.txt with its defaults, no
     hand-made file; every pick matches a station and an origin; weights are the probabilities."""
-    root, store = region
+    root, store = small_region
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     result = runner.invoke(app, ["predict", "--model-uri", str(_constant_up(tmp_path)), "--input",
@@ -240,14 +244,36 @@ def test_predict_skhash_set_runs_in_skhash_as_written(region, tmp_path, monkeypa
     assert picks[codes].apply(tuple, axis=1).isin(set(stations[codes].apply(tuple, axis=1))).all()
     assert set(picks["event_id"]) <= set(catalog["event_id"])
     mechanisms = skhash.run(folder / "control.txt")  # raises on any SKHASH error
-    assert set(mechanisms["event_id"]) <= set(picks["event_id"])
+    assert len(mechanisms) > 0 and set(mechanisms["event_id"]) <= set(picks["event_id"])
 
 
 @pytest.mark.slow
-def test_skhash_set_from_the_users_files_where_the_data_has_no_coordinates(region, tmp_path, monkeypatch):
+def test_mechanisms_input_set_reruns_by_hand_from_elsewhere(small_region, tmp_path, monkeypatch):
+    """`SKHASH OUT/skhash/control.txt`, as `attpd mechanisms` prints it, run by hand from another folder gives
+    the mechanisms the run reported."""
+    root, store = small_region
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = runner.invoke(app, ["mechanisms", "--store", str(store.path), "--polarities", "true", "--truth",
+                                 str(root / "raw" / "truth.csv"), "--split", "all", "--out", "true",
+                                 "--n-boot", "100"])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "true" / "skhash"
+    assert f"rerun: attpd skhash {folder / skhash.CONTROL_FILE}" in " ".join(result.output.split())
+    before = (folder / skhash.MECHANISM_FILE).read_text()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([str(skhash.python().parent / "SKHASH"), str(folder / skhash.CONTROL_FILE)],
+                          cwd=elsewhere, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (folder / skhash.MECHANISM_FILE).read_text() == before and len(before.splitlines()) > 1
+
+
+@pytest.mark.slow
+def test_skhash_set_from_the_users_files_where_the_data_has_no_coordinates(small_region, tmp_path, monkeypatch):
     """A published layout without coordinates (as real SCSN files): the error names the three files; given
     them (here written from the truth), the set is complete."""
-    root, store = region
+    root, store = small_region
     raw = tmp_path / "raw"
     shutil.copytree(root / "raw", raw)
     (raw / "synth.json").unlink()  # a downloaded data set: no truth to fall back on
