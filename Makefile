@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/attpd demo $(if $(QUICK),--quick,) --workdir $(or $(WORKDIR),attpd-work)
 
-# two workers: SKHASH, MLflow, subprocesses and data preparation are single-threaded, so one worker leaves a
-# core idle most of the time (WORKERS=0 runs in this process, for a debugger)
+# two pytest-xdist workers, a test file each at a time (a file's fixtures are built once): SKHASH, MLflow,
+# subprocesses and data preparation are single-threaded, so one worker leaves a core idle most of the time.
+# WORKERS=0 runs the tests in this process (for a debugger).
 WORKERS ?= 2
-XDIST = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadgroup)
+XDIST = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from attpd_bench import outputs
 from attpd_bench.errors import ConfigError, DataError
 from attpd_bench.focal import closure, reversals, skhash
 from attpd_bench.focal.mechanism import kagan_angle
@@ -50,16 +51,9 @@ class ReversalAudit:
 
 
 def check_out(out: Path, *, overwrite: bool) -> Path:
-    """``out`` new, empty, or a folder an audit wrote and ``--overwrite`` (checked before anything is written;
-    never a folder the suite did not make)."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not out.is_dir() or not (out / MARKER).is_file():
-            raise DataError(f"{out}: --out exists and is not a folder `attpd audit` wrote; refusing to write "
-                            f"into it")
-        if not overwrite:
-            raise DataError(f"{out}: --out holds an earlier audit; give --overwrite to replace it")
-    return out
+    """``--out`` of `attpd audit`: ours when it holds the audit's marker."""
+    return outputs.check_out(out, overwrite=overwrite, command="attpd audit",
+                             written_by=lambda folder: (folder / MARKER).is_file())
 
 
 def _claim(out: Path) -> None:
@@ -68,9 +62,9 @@ def _claim(out: Path) -> None:
 
 
 def _write_finding(out: Path, finding: reversals.Finding, reversal_file: str) -> None:
-    skhash.write_atomically(out / STATION_TABLE, finding.stations.to_csv(index=False))
-    skhash.write_atomically(out / EVIDENCE_TABLE, finding.evidence.to_csv(index=False))
-    skhash.write_atomically(out / REVERSAL_FILE, reversal_file)
+    outputs.write_atomically(out / STATION_TABLE, finding.stations.to_csv(index=False))
+    outputs.write_atomically(out / EVIDENCE_TABLE, finding.evidence.to_csv(index=False))
+    outputs.write_atomically(out / REVERSAL_FILE, reversal_file)
 
 
 def _summary(finding: reversals.Finding, min_events: int) -> dict:
@@ -202,7 +196,7 @@ def audit_control(control: Path, out: Path, *, base: Path | None = None, dataset
             for label in ("raw", "found"):
                 kagan = audit.comparison[f"kagan_{label}_vs_list_deg"].dropna()
                 audit.summary[f"kagan_{label}_vs_list_median_deg"] = float(kagan.median()) if len(kagan) else math.nan
-            skhash.write_atomically(out / "mechanisms_compared.csv", audit.comparison.to_csv(index=False))
+            outputs.write_atomically(out / "mechanisms_compared.csv", audit.comparison.to_csv(index=False))
             log.log_artifact(out / "mechanisms_compared.csv")
         log.log_metrics(audit.summary)
         for name in (STATION_TABLE, EVIDENCE_TABLE, REVERSAL_FILE):
@@ -212,7 +206,7 @@ def audit_control(control: Path, out: Path, *, base: Path | None = None, dataset
 
 def _with_reversal_file(control: Path, reversal_file: Path) -> Path:
     text = control.read_text().rstrip("\n") + f"\n$plfile\n{Path(reversal_file).resolve()}\n"
-    skhash.write_atomically(control, text)
+    outputs.write_atomically(control, text)
     return control
 
 
@@ -347,7 +341,7 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
             relabelled_copy(opened, new_labels, Path(relabel),
                             note={"relabelled_traces": len(issues), "to": relabel_to, "audit_run": log.run_id})
             summary["relabelled_traces"] = len(issues)
-        skhash.write_atomically(out / ISSUES_TABLE, issues.drop(columns=["row"]).to_csv(index=False))
+        outputs.write_atomically(out / ISSUES_TABLE, issues.drop(columns=["row"]).to_csv(index=False))
         log.log_metrics(summary)
         log.log_artifact(out / ISSUES_TABLE)
     return issues, summary, log.run_id

@@ -595,11 +595,8 @@ def mechanisms(
     from attpd_bench import tracking
     from attpd_bench.focal import closure
 
-    if (store is None) == (skhash_control is None):
-        raise ConfigError("give --store with --polarities, or --skhash-control")
+    _check_polarity_source(store, polarities, skhash_control)
     if skhash_control is not None:
-        if not skhash_control.is_file():
-            raise ConfigError(f"{skhash_control}: --skhash-control not found")
         tracking.configure(tracking_uri)
         with console.status("SKHASH on the network's input set"):
             result, run_id = closure.from_control(skhash_control, out, base=skhash_base, dataset=dataset,
@@ -607,8 +604,6 @@ def mechanisms(
                                                   overwrite=overwrite)
         _print_mechanisms(result, f"mechanisms of {skhash_control}", out, run_id)
         return
-    if polarities is None:
-        raise ConfigError("--store needs --polarities (true, analyst or a model URI)")
     tracking.configure(tracking_uri)
     request = closure.prepare(store, polarities, out, truth=truth, split=split, stations=stations,
                               catalog=catalog, velocity_model=velocity_model, n_boot=n_boot, reversals=reversals,
@@ -619,6 +614,16 @@ def mechanisms(
     with console.status("polarities -> SKHASH -> mechanisms"):
         result, run_id = closure.compute_and_log(request, n_boot=n_boot, seed=seed)
     _print_mechanisms(result, f"mechanisms of {store} ({polarities}, {split})", out, run_id)
+
+
+def _check_polarity_source(store: Optional[Path], polarities: Optional[str], skhash_control: Optional[Path]):
+    """`mechanisms` and `audit reversals` read polarities from a store or from a network's SKHASH input set."""
+    if (store is None) == (skhash_control is None):
+        raise ConfigError("give --store with --polarities, or --skhash-control")
+    if store is not None and polarities is None:
+        raise ConfigError("--store needs --polarities (true, analyst or a model URI)")
+    if skhash_control is not None and not skhash_control.is_file():
+        raise ConfigError(f"{skhash_control}: --skhash-control not found")
 
 
 def _print_mechanisms(result, title: str, out: Path, run_id: str) -> None:
@@ -658,16 +663,11 @@ def audit_reversals(
     from attpd_bench import audit, registry, tracking
     from attpd_bench.focal.reversals import ALPHA
 
-    if (store is None) == (skhash_control is None):
-        raise ConfigError("give --store with --polarities, or --skhash-control")
-    if store is not None and polarities is None:
-        raise ConfigError("--store needs --polarities (analyst, true or a model URI)")
+    _check_polarity_source(store, polarities, skhash_control)
     if not 0 < alpha < 1:
         raise ConfigError(f"--alpha must lie between 0 and 1, got {alpha} (default {ALPHA})")
     if min_events < 1:
         raise ConfigError(f"--min-events must be at least 1, got {min_events}")
-    if skhash_control is not None and not skhash_control.is_file():
-        raise ConfigError(f"{skhash_control}: --skhash-control not found")
     tracking.configure(tracking_uri)
     with console.status("polarities -> SKHASH -> leave-one-station-out test"):
         if store is not None:

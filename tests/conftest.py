@@ -27,20 +27,18 @@ def _postgres_reachable() -> bool:
 needs_postgres = pytest.mark.skipif(not _postgres_reachable(),
                                     reason="PostgreSQL is not reachable on 127.0.0.1:5432 (CI starts it)")
 
-# `make test` runs the suite on two pytest-xdist workers (`--dist loadgroup`). Each test file goes to one worker
-# whole, so a module's fixture (the tiny demo, the closure's region) is built once; files that share an expensive
-# session fixture or a server go to the same one: the trained PD model (test_train, test_registry_predict), and
-# MLflow's tables in the PostgreSQL database, which two processes must not create at once (test_tune,
-# test_registry_predict).
-SHARED_WORKER = {"test_train": "trained-pd-and-postgresql", "test_registry_predict": "trained-pd-and-postgresql",
-                 "test_tune": "trained-pd-and-postgresql"}
 
+@pytest.fixture
+def postgresql_turn():
+    """PG_URL, held by one test at a time across `make test`'s pytest-xdist workers: MLflow and Optuna create
+    their tables in the one database on first use, and two processes creating them at once can collide."""
+    import fcntl
+    import tempfile
+    from pathlib import Path
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1]
-        item.add_marker(pytest.mark.xdist_group(SHARED_WORKER.get(module, module)))
-
+    with open(Path(tempfile.gettempdir()) / "attpd-bench-tests-postgresql.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield PG_URL
 
 LAYOUTS = [("ins", "native"), ("ins", "seisbench"), ("hinet", "native"), ("scsn", "native"), ("pnw", "native")]
 
@@ -79,13 +77,3 @@ def training_store(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     write_region("pnw", 75, root / "raw", seed=11)
     return prepare_store("pnw", root / "raw", root / "store", seed=0)[0]
-
-
-@pytest.fixture(scope="session")
-def trained_pd(training_store):
-    """PD trained once per test run on the training store (6 epochs, batch 16: BatchNormalization's moving
-    statistics need a few hundred steps before inference works), shared by the training, registry and predict
-    tests: the FitResult."""
-    from attpd_bench.train import TrainConfig, fit
-
-    return fit(training_store, TrainConfig(model="pd", epochs=6, batch_size=16, seed=0))

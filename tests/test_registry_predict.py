@@ -22,6 +22,7 @@ from attpd_bench.cli import app
 from attpd_bench.data.preprocess import model_windows
 from attpd_bench.errors import ConfigError
 from attpd_bench.models import CUSTOM_OBJECTS, build_model
+from attpd_bench.train import TrainConfig, fit, score_split
 from tests.conftest import PG_URL, needs_postgres
 
 pytestmark = pytest.mark.slow  # trains models, runs the demo or SKHASH: `make test-fast` skips this file
@@ -30,8 +31,23 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
+def trained_pd(training_store):
+    """PD trained once per test run on the training store (6 epochs, batch 16: BatchNormalization's moving
+    statistics need a few hundred steps before inference works), shared by this file's registry and predict
+    tests (`make test` runs a file on one worker: it is trained once): the FitResult."""
+    return fit(training_store, TrainConfig(model="pd", epochs=6, batch_size=16, seed=0))
+
+
+@pytest.fixture(scope="module")
 def good_model(trained_pd):
     return trained_pd.model
+
+
+def test_pd_beats_chance_on_a_synthetic_region(training_store, trained_pd):
+    scores = score_split(trained_pd.model, training_store, "test", "pd")
+    majority = np.bincount(scores.labels, minlength=3).max() / len(scores.labels)
+    assert scores.report["accuracy"] > majority + 0.1, scores.report
+    assert scores.report["macro_f1"] > 0.5
 
 
 @pytest.fixture
@@ -175,7 +191,7 @@ def test_racing_promotions_of_different_candidates_leave_one_evaluated_champion(
 
 
 @pytest.mark.parametrize("uri", ["sqlite", pytest.param("postgresql", marks=needs_postgres)])
-def test_promotion_lock_serialises_processes_of_one_tracking_store(tmp_path, uri):
+def test_promotion_lock_serialises_processes_of_one_tracking_store(tmp_path, uri, postgresql_turn):
     """What two promotions of one registered model hold, in two processes as two `attpd promote` would be: the
     second enters only when the first has left, on SQLite (a file lock beside the database) and on PostgreSQL
     (an advisory lock in the tracking database)."""

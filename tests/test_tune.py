@@ -224,7 +224,7 @@ def test_verbose_gives_back_the_libraries_logs(stores, workdir):
 
 # ------------------------------------------------------------------------------------------ PostgreSQL
 @needs_postgres
-def test_two_processes_on_postgresql(stores, workdir):
+def test_two_processes_on_postgresql(stores, workdir, postgresql_turn):
     store = stores[("pnw", "native")]
     study_file = _study_file(workdir)
     name = f"pnw-pd-test-{uuid.uuid4().hex[:10]}"
@@ -248,7 +248,8 @@ def test_two_processes_on_postgresql(stores, workdir):
 
 
 @pytest.mark.parametrize("storage", ["journal", pytest.param("postgresql", marks=needs_postgres)])
-def test_a_worker_killed_mid_trial_is_failed_retried_and_its_run_ended(stores, workdir, storage):
+def test_a_worker_killed_mid_trial_is_failed_retried_and_its_run_ended(stores, workdir, storage,
+                                                                        postgresql_turn):
     """SIGKILL a worker in the middle of a trial, then start another: the lost trial is failed and retried (on
     PostgreSQL through Optuna's heartbeats, on the journal file because its process is gone), its MLflow child
     run ends FAILED with the reason, and the study reaches its requested number of complete trials with
@@ -297,7 +298,7 @@ def _free_port() -> int:
 
 
 @needs_postgres
-def test_tune_against_an_mlflow_server_on_postgresql(stores, workdir):
+def test_tune_against_an_mlflow_server_on_postgresql(stores, workdir, postgresql_turn):
     import psycopg2
 
     db = f"attpd_mlflow_{uuid.uuid4().hex[:8]}"

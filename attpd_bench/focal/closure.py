@@ -25,6 +25,7 @@ from attpd_bench.focal.polarities import label_weights, model_weights, polarity_
 from attpd_bench.focal import sites
 from attpd_bench.focal.truth import aligned_truth, find_truth
 from attpd_bench.data.store import MANIFEST_FILE, SPLITS, PolarityStore
+from attpd_bench import outputs
 from attpd_bench.errors import ConfigError, DataError
 from attpd_bench.focal.mechanism import kagan_angle
 from attpd_bench.focal.quakeml import read_reference, write_mechanisms
@@ -134,17 +135,9 @@ def read_reversal_file(path: Path) -> str:
 
 
 def check_out(out: Path, *, overwrite: bool) -> Path:
-    """The rule of every command that writes: a new or empty ``--out``, or one this command wrote before and
-    ``--overwrite`` (never a folder the suite did not make)."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not out.is_dir() or not skhash.written_by_us(out / SKHASH_FOLDER):
-            raise DataError(f"{out}: --out exists and is not a folder `attpd mechanisms` wrote; refusing to write "
-                            f"into it")
-        if not overwrite:
-            raise DataError(f"{out}: --out holds an earlier `attpd mechanisms` answer; give --overwrite to "
-                            f"replace it")
-    return out
+    """``--out`` of `attpd mechanisms`: ours when it holds the SKHASH input set this suite wrote."""
+    return outputs.check_out(out, overwrite=overwrite, command="attpd mechanisms",
+                             written_by=lambda folder: skhash.written_by_us(folder / SKHASH_FOLDER))
 
 
 class NoPolarity(DataError):
@@ -176,7 +169,7 @@ def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: 
     picks = picks.assign(within_delmax=(distance <= skhash.QUALITY_GATES["delmax"]).to_numpy())
     known = request.reference if request.reference is not None else _true_mechanisms(request.meta, request.truth)
     table = event_table(picks, mechanisms, known)
-    skhash.write_atomically(request.out / TABLE_FILE, table.to_csv(index=False))
+    outputs.write_atomically(request.out / TABLE_FILE, table.to_csv(index=False))
     write_mechanisms(request.out / QUAKEML_FILE, table[table["has_mechanism"]], origins=geometry.catalog,
                      method=f"SKHASH-{skhash.SKHASH_VERSION}")
     return Closure(table, summarise(table, n_boot=n_boot, seed=seed), seconds)
@@ -417,7 +410,7 @@ def from_control(control: Path, out: Path, *, base: Path | None = None, dataset:
             table = table.merge(known, on="event_id", how="left")
             table["kagan_deg"] = kagan_angle((table["strike"], table["dip"], table["rake"]),
                                              (table["true_strike"], table["true_dip"], table["true_rake"]))
-        skhash.write_atomically(out / TABLE_FILE, table.to_csv(index=False))
+        outputs.write_atomically(out / TABLE_FILE, table.to_csv(index=False))
         write_mechanisms(out / QUAKEML_FILE, mechanisms, method=f"SKHASH-{skhash.SKHASH_VERSION}")
         result = Closure(table, summarise(table[table["kagan_deg"].notna()] if "kagan_deg" in table else table,
                                           n_boot=n_boot, seed=seed), seconds)

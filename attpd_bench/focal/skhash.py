@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from attpd_bench.errors import ConfigError, DataError
+from attpd_bench.outputs import write_atomically
 
 SKHASH_VERSION = "1.1.5"
 COMPLETE = ".attpd-complete"  # written last into the environment
@@ -117,13 +118,6 @@ def written_by_us(folder: Path) -> bool:
         return control.read_text().startswith(CONTROL_HEADER)
     except (OSError, UnicodeDecodeError):
         return False
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """``text`` into ``path`` under a temporary name, renamed when complete: never a half-written file."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
 
 
 def rerun(control: Path) -> int:
