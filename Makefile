@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 # two pytest-xdist workers, a test file each at a time (a file's fixtures are built once): SKHASH, MLflow,
 # subprocesses and data preparation are single-threaded, so one worker leaves a core idle most of the time.
+# (Files, not xdist_group marks: `--dist loadgroup` ignores its groups under pytest 9.2, pytest-xdist#1386.)
 # WORKERS=0 runs the tests in this process (for a debugger).
 WORKERS ?= 2
 XDIST = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)

@@ -73,7 +73,7 @@ def stores(raw_regions, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def training_store(tmp_path_factory):
-    """A PNW-like region big enough to learn from (~1,500 traces), shared by model tests."""
+    """A PNW-like region big enough to learn from (~3,300 traces), shared by model tests."""
     root = tmp_path_factory.mktemp("train")
     write_region("pnw", 75, root / "raw", seed=11)
     return prepare_store("pnw", root / "raw", root / "store", seed=0)[0]

@@ -263,7 +263,7 @@ def test_mlflow_ui_serves_the_demo(tiny_demo, monkeypatch):
 
 
 # the README's values and what the test runs instead: the same commands, on less data and fewer epochs
-USERS_DAY_SCALE = {"--n-events": "40", "--n-trials": "1", "--workers": "1", "--epochs": "2"}
+USERS_DAY_SCALE = {"--n-events": "24", "--n-trials": "1", "--workers": "1", "--epochs": "2"}
 
 
 def _users_day() -> list[list[str]]:
