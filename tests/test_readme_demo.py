@@ -80,7 +80,7 @@ def test_every_command_line_in_the_readme_exists():
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):
     """The demo at its smallest in a fresh folder, with a user's MLFLOW_TRACKING_URI set (to be left alone):
-    {'root', 'work', 'summary', 'elsewhere'}. MLflow is left configured on ``work``'s database. (Run once: that a
+    {'work', 'summary', 'elsewhere'}. MLflow is left configured on ``work``'s database. (Run once: that a
     seed gives the same numbers twice is tested where the numbers are made, test_train's
     test_same_seed_same_metrics and test_synth's test_synth_is_deterministic.)"""
     from attpd_bench.demo import SIZES, run_demo
@@ -95,7 +95,7 @@ def tiny_demo(tmp_path_factory):
         summary = run_demo(root / "work", quick=True, size=size)
     work = root / "work"
     tracking.configure(f"sqlite:///{work / 'mlflow.db'}")
-    return {"root": root, "work": work, "summary": summary, "elsewhere": elsewhere}
+    return {"work": work, "summary": summary, "elsewhere": elsewhere}
 
 
 def test_demo_records_the_users_day_in_its_own_workdir(tiny_demo, monkeypatch):
