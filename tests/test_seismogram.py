@@ -10,7 +10,7 @@ from scipy import signal
 
 from attpd_bench.data import seismogram as sg
 from attpd_bench.data.preprocess import SAMPLING_RATE_HZ, model_windows, preprocess_long
-from attpd_bench.data.synth import PROFILES, make_catalogue, make_waveforms
+from attpd_bench.data.synth import PROFILES, make_catalogue, make_waveforms, ruptures
 from attpd_bench.models.first_motion import FirstMotionPicker
 
 
@@ -20,6 +20,45 @@ def test_corner_frequency_falls_with_magnitude_as_brune_and_madariaga():
     assert np.all(np.diff(fc) < 0)
     assert fc[1] == pytest.approx(20.0, rel=0.05) and fc[3] == pytest.approx(2.0, rel=0.05)  # REFERENCE.md values
     assert fc[0] / fc[1] == pytest.approx(10 ** 0.5)  # fc ~ M0^(-1/3) = 10^(-Mw/2)
+
+
+def test_large_events_rupture_as_composite_sources_that_start_small():
+    """Zeng et al. (1994) composite source: a small event is one Brune pulse; a large one many subevents whose
+    moments add up to M0, starting with the nucleation patch at the hypocentre, over a rupture time ~ R / Vr."""
+    rng = np.random.default_rng(0)
+    small = sg.composite_rupture(rng, magnitude=1.5, stress_drop_pa=4e6, beta_m_s=3500.0)
+    assert len(small.share) == 1 and small.fc_hz[0] == pytest.approx(sg.corner_frequency(1.5, 4e6, 3500.0))
+    durations = []
+    for magnitude in (3.5, 4.0, 4.5):
+        big = sg.composite_rupture(rng, magnitude=magnitude, stress_drop_pa=4e6, beta_m_s=3500.0)
+        assert len(big.share) > 20 and big.share.sum() == pytest.approx(1.0)
+        assert big.start_s[0] == 0 and (big.start_s[1:] > 0).all()
+        assert big.share[0] == big.share.min() and big.fc_hz[0] == big.fc_hz.max()
+        radius = sg.source_radius(magnitude, 4e6)
+        assert big.start_s.max() <= 1.7 * radius / (sg.RUPTURE_SPEED * 3500.0) + 1e-9
+        durations.append(np.percentile(big.start_s, 90))
+        f = np.array([0.0, 0.01])
+        assert abs(big.spectrum(f)[0]) == pytest.approx(1.0)  # the moment is kept
+    assert np.all(np.diff(durations) > 0)
+
+
+def test_a_large_events_first_motion_is_a_small_pulse_of_the_radiation_sign():
+    """The nucleation phase (Ellsworth & Beroza 1995): an M4.5's recorded first lobe has the radiation's sign and
+    is a fraction of the swings that follow; an M1.5's first lobe is its peak."""
+    f = np.fft.rfftfreq(sg.PULSE_SAMPLES, 1 / SAMPLING_RATE_HZ)
+    first_lobes = {}
+    for magnitude in (1.5, 4.5):
+        rupture = sg.composite_rupture(np.random.default_rng(1), magnitude=magnitude, stress_drop_pa=4e6,
+                                       beta_m_s=3500.0)
+        spec = sg.velocity_pulse_spectrum(source=rupture.spectrum(f)[None, :], tstar_s=np.array([0.02]),
+                                          instrument_response=sg.instrument_responses(f, np.array([True])),
+                                          n_fft=sg.PULSE_SAMPLES)
+        pulse = np.fft.irfft(spec, n=sg.PULSE_SAMPLES)[0]
+        onset = np.argmax(np.abs(pulse) > 1e-3 * np.abs(pulse).max())
+        assert pulse[onset] > 0  # a positive radiation (compression) moves the ground up first
+        end = onset + np.argmax(pulse[onset:] < 0)
+        first_lobes[magnitude] = pulse[onset:end].max() / np.abs(pulse).max()
+    assert first_lobes[1.5] == pytest.approx(1.0) and first_lobes[4.5] < 0.5
 
 
 def test_amplitude_falls_with_distance_and_rises_with_magnitude():
@@ -69,13 +108,15 @@ def test_recorded_signal_is_causal_and_its_first_motion_has_the_radiation_sign()
         decay_s=2.0, reverb_level=np.zeros(len(cat)), ghost_delay_s=None, s_delay_s=np.full(len(cat), 99.0),
         s_level=np.zeros(len(cat)), polarity=np.where(cat["reversed"], -1.0, 1.0))
     x = sg.p_seismogram(np.random.default_rng(0), greens=greens, omega0_m_s=cat["omega0_m_s"].to_numpy(),
-                        fc_hz=cat["corner_frequency_hz"].to_numpy(), tstar_s=cat["tstar_s"].to_numpy(),
+                        ruptures=ruptures(cat), events=cat["event"].to_numpy(), tstar_s=cat["tstar_s"].to_numpy(),
                         short_period=cat["short_period"].to_numpy(), onset=cat["onset_sample"].to_numpy(),
                         n_samples=3000)
     peak = np.abs(x).max(axis=1)
     assert np.all(np.abs(x[:, :995]).max(axis=1) < 0.02 * peak)  # only sampling's Gibbs ringing before P
-    first = x[:, 1000:1004]
-    sign = np.sign(first[np.arange(len(first)), np.argmax(np.abs(first) > 0.05 * peak[:, None], axis=1)])
+    # the first motion: the first sample after the onset above 1 % of the peak (a large event's nucleation
+    # pulse is a few per cent of it; sampling's ringing stays below)
+    first = x[:, 1000:1100]
+    sign = np.sign(first[np.arange(len(first)), np.argmax(np.abs(first) > 0.01 * peak[:, None], axis=1)])
     assert (sign == cat["recorded_sign"].to_numpy()).all()
     rev = cat["reversed"].to_numpy()
     assert rev.any() and (sign[rev] == -cat["true_sign"].to_numpy()[rev]).all()

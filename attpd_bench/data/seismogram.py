@@ -5,7 +5,15 @@ One trace is the ground velocity of a P arrival recorded by a velocity sensor, p
 * **Source.** Brune's (1970) omega-square moment-rate spectrum ``M0 / (1 + i f/fc)^2`` (the causal pulse
   ``M0 wc^2 t exp(-wc t)``), seismic moment ``M0 = 10^(1.5 Mw + 9.1)`` N m, P corner frequency
   ``fc = 0.42 beta (stress_drop / M0)^(1/3)`` (Madariaga 1976, k = 0.32 for P; Shearer, *Introduction to
-  Seismology*, 9.5): Mw 2 -> ~20 Hz, Mw 4 -> ~2 Hz at 3 MPa.
+  Seismology*, 9.5): Mw 2 -> ~20 Hz, Mw 4 -> ~2 Hz at 3 MPa. An event larger than a few of its smallest
+  resolvable patches ruptures as a **composite source** (Zeng, Anderson & Yu 1994; Frankel 1991): subevents of
+  the same stress drop with radii distributed as ``N(>r) ~ r^-2`` between the smallest resolvable patch (corner
+  frequency 40 Hz) and half the fault radius (Eshelby ``R = (7 M0 / 16 stress_drop)^(1/3)``), scattered over the
+  fault until their moments add up to M0, each a Brune pulse that starts when the rupture front, spreading from
+  the hypocentre at 0.8 beta, reaches it. The rupture begins with the smallest patch at the hypocentre (the
+  seismic nucleation phase, Ellsworth & Beroza 1995): the first motion of a large event is a small pulse of the
+  event's sign followed, over the rupture's duration, by larger swings of both signs in velocity, while a small
+  event stays one impulsive pulse. (No directivity: every station sees the same rupture times.)
 * **Path.** Far-field amplitude ``R M0 / (4 pi rho alpha^3 r)`` (Aki & Richards 4.97) with the signed radiation
   pattern R, geometric spreading 1/r on the hypocentral distance, a free-surface factor 2 at surface stations,
   and anelastic attenuation ``exp(-pi f t*)`` with ``t* = travel time / Qp + kappa`` made *minimum phase*
@@ -58,6 +66,72 @@ def seismic_moment(magnitude) -> np.ndarray:
 def corner_frequency(magnitude, stress_drop_pa, beta_m_s) -> np.ndarray:
     """P-wave corner frequency (Hz) of Brune's model with Madariaga's constant."""
     return MADARIAGA_K_P * np.asarray(beta_m_s) * (np.asarray(stress_drop_pa) / seismic_moment(magnitude)) ** (1 / 3)
+
+
+# ------------------------------------------------------------------------------------------ rupture
+MADARIAGA_K = 0.32  # fc_P = k beta / r for a circular crack of radius r (Madariaga 1976)
+RUPTURE_SPEED = 0.8  # of the shear-wave speed (Zeng, Anderson & Yu 1994; typical 0.7-0.9)
+SUBEVENT_MAX_FC_HZ = 40.0  # the smallest patch worth resolving: its pulse is a spike at 100 Hz behind the
+# 40 Hz anti-alias filter; smaller ones would only add the same spike
+MAX_SUBEVENTS = 1500  # above this (Mw >~ 4.8) the smallest patch grows instead, so that the count stays bounded
+
+
+def source_radius(magnitude, stress_drop_pa) -> np.ndarray:
+    """Fault radius (m) of a circular crack (Eshelby 1957): stress_drop = 7 M0 / (16 R^3)."""
+    return (7 * seismic_moment(magnitude) / (16 * np.asarray(stress_drop_pa))) ** (1 / 3)
+
+
+@dataclass(frozen=True)
+class Rupture:
+    """One event's composite source: per subevent its share of the moment, corner frequency and start time;
+    subevent 0 is the nucleation at the hypocentre (start 0)."""
+
+    share: np.ndarray
+    fc_hz: np.ndarray
+    start_s: np.ndarray
+
+    def spectrum(self, freqs_hz: np.ndarray) -> np.ndarray:
+        """Moment-rate spectrum per unit moment (1 at f = 0)."""
+        f = np.asarray(freqs_hz)[None, :]
+        terms = (self.share[:, None] * np.exp(-2j * np.pi * f * self.start_s[:, None])
+                 / (1.0 + 1j * f / self.fc_hz[:, None]) ** 2)
+        return terms.sum(axis=0)
+
+
+def composite_rupture(rng: np.random.Generator, *, magnitude: float, stress_drop_pa: float,
+                      beta_m_s: float) -> Rupture:
+    """Subevents of one event (see the module docstring); a single Brune pulse when the fault is smaller than
+    two of its smallest patches."""
+    radius = float(source_radius(magnitude, stress_drop_pa))
+    smallest = MADARIAGA_K * beta_m_s / SUBEVENT_MAX_FC_HZ
+    largest = radius / 2
+    if largest <= smallest:
+        fc = float(corner_frequency(magnitude, stress_drop_pa, beta_m_s))
+        return Rupture(share=np.ones(1), fc_hz=np.array([fc]), start_s=np.zeros(1))
+    smallest = max(smallest, radius / np.sqrt(MAX_SUBEVENTS))  # ~ (R / r_min)^2 subevents fill the fault
+    # radii from N(>r) ~ r^-2 on [smallest, largest] by inversion, drawn until their moments (~ r^3) fill R^3
+    batch = int(4 * (radius / smallest) ** 2) + 16
+    u = rng.random(batch)
+    radii = smallest / np.sqrt(1 - u * (1 - (smallest / largest) ** 2))
+    radii = np.concatenate([[smallest], radii])
+    filled = np.cumsum(radii ** 3)
+    radii = radii[:int(np.searchsorted(filled, radius ** 3)) + 1]
+    # centres uniform on the fault disc, the hypocentre anywhere within its inner 70 %
+    def on_disc(n, r):
+        rho, phi = r * np.sqrt(rng.random(n)), rng.uniform(0, 2 * np.pi, n)
+        return np.stack([rho * np.cos(phi), rho * np.sin(phi)], axis=1)
+    hypocentre = on_disc(1, 0.7 * radius)
+    centres = np.concatenate([hypocentre, on_disc(len(radii) - 1, radius)])
+    start = np.hypot(*(centres - hypocentre).T) / (RUPTURE_SPEED * beta_m_s)
+    moments = radii ** 3
+    return Rupture(share=moments / moments.sum(), fc_hz=MADARIAGA_K * beta_m_s / radii, start_s=start)
+
+
+def source_spectra(ruptures: dict, events: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:
+    """(n, f) moment-rate spectra of the traces' events (``ruptures`` by event key), each event's once."""
+    keys, inverse = np.unique(events, return_inverse=True)
+    per_event = np.stack([ruptures[k].spectrum(freqs_hz) for k in keys])
+    return per_event[inverse]
 
 
 @dataclass(frozen=True)
@@ -127,12 +201,12 @@ def minimum_phase_attenuation(tstar_s: np.ndarray, n_fft: int) -> np.ndarray:
     return np.exp(sfft.rfft(cep * fold[None, :], axis=-1))
 
 
-def velocity_pulse_spectrum(*, fc_hz: np.ndarray, tstar_s: np.ndarray, instrument_response: np.ndarray,
+def velocity_pulse_spectrum(*, source: np.ndarray, tstar_s: np.ndarray, instrument_response: np.ndarray,
                             n_fft: int) -> np.ndarray:
-    """Spectrum of the recorded velocity pulse per unit displacement plateau (Omega0 = 1 m s): Brune source,
-    minimum-phase attenuation, instrument, d/dt. Times ``fs`` so that ``irfft`` gives m/s per (m s)."""
+    """Spectrum of the recorded velocity pulse per unit displacement plateau (Omega0 = 1 m s): the source's
+    moment-rate spectrum (n, f) on the ``rfftfreq(n_fft)`` grid, minimum-phase attenuation, instrument, d/dt.
+    Times ``fs`` so that ``irfft`` gives m/s per (m s)."""
     f = sfft.rfftfreq(n_fft, 1 / SAMPLING_RATE_HZ)
-    source = 1.0 / (1.0 + 1j * f[None, :] / np.asarray(fc_hz, dtype=float)[:, None]) ** 2
     response = instrument_response if instrument_response.ndim == 2 else instrument_response[None, :]
     return (source * minimum_phase_attenuation(tstar_s, n_fft) * response
             * (2j * np.pi * f)[None, :] * SAMPLING_RATE_HZ)
@@ -143,26 +217,36 @@ def _bandpass_sos():
     return signal.butter(2, BANDPASS_HZ, "bandpass", fs=SAMPLING_RATE_HZ, output="sos")
 
 
-def pulse_measures(*, fc_hz, tstar_s, short_period) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pulse_measures(*, ruptures: dict, events: np.ndarray, tstar_s, short_period,
+                   chunk: int = 2048) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per unit Omega0, after the analysis band-pass: (peak of the first lobe, peak of the pulse, pulse L2 norm
-    in samples). The first lobe is what an analyst reads as the first motion."""
+    in samples), ``chunk`` traces at a time. The first lobe is what an analyst reads as the first motion."""
     f = sfft.rfftfreq(PULSE_SAMPLES, 1 / SAMPLING_RATE_HZ)
-    spec = velocity_pulse_spectrum(fc_hz=fc_hz, tstar_s=tstar_s,
-                                   instrument_response=instrument_responses(f, short_period), n_fft=PULSE_SAMPLES)
-    causal = sfft.irfft(spec, n=PULSE_SAMPLES, axis=-1)
+    events, tstar_s, short_period = np.asarray(events), np.asarray(tstar_s), np.asarray(short_period)
+    out = np.empty((3, len(events)))
+    for lo in range(0, len(events), chunk):
+        part = slice(lo, lo + chunk)
+        spec = velocity_pulse_spectrum(source=source_spectra(ruptures, events[part], f), tstar_s=tstar_s[part],
+                                       instrument_response=instrument_responses(f, short_period[part]),
+                                       n_fft=PULSE_SAMPLES)
+        out[:, part] = _pulse_measures(sfft.irfft(spec, n=PULSE_SAMPLES, axis=-1))
+    return out[0], out[1], out[2]
+
+
+def _pulse_measures(causal: np.ndarray) -> np.ndarray:
     # the first lobe: from the onset to the first change of sign, on the causal record (the zero-phase band-pass
-    # rings before an impulsive onset, which an analyst reads through)
-    # and from the first sample above 5 % of the pulse's peak (sampling at 100 Hz leaves a little Gibbs ringing)
+    # rings before an impulsive onset, which an analyst reads through), from the first sample above 1 % of the
+    # pulse's peak (sampling at 100 Hz leaves a little Gibbs ringing; a large event's nucleation pulse is a few
+    # per cent of its peak)
     magnitude = np.abs(causal)
-    start = np.argmax(magnitude >= 0.05 * magnitude.max(axis=1, keepdims=True), axis=1)[:, None]
+    start = np.argmax(magnitude >= 0.01 * magnitude.max(axis=1, keepdims=True), axis=1)[:, None]
     sign0 = np.sign(np.take_along_axis(causal, start, axis=1))
-    from_start = np.arange(PULSE_SAMPLES)[None, :] >= start
+    from_start = np.arange(causal.shape[1])[None, :] >= start
     changed = np.cumsum((np.sign(causal) != sign0) & from_start, axis=1) > 0
     first_lobe = np.max(np.where(from_start & ~changed, magnitude, 0.0), axis=1)
     pulse = signal.sosfiltfilt(_bandpass_sos(), np.concatenate([np.zeros_like(causal[:, :200]), causal], axis=1),
                                axis=-1)[:, 200:]
-    peak = np.max(np.abs(pulse), axis=1)
-    return first_lobe, peak, np.sqrt(np.sum(pulse ** 2, axis=1))
+    return np.stack([first_lobe, np.max(np.abs(pulse), axis=1), np.sqrt(np.sum(pulse ** 2, axis=1))])
 
 
 @dataclass(frozen=True)
@@ -223,14 +307,15 @@ def instrument_responses(freqs_hz: np.ndarray, short_period: np.ndarray) -> np.n
                     (BROADBAND.response(freqs_hz) * digitiser)[None, :])
 
 
-def p_seismogram(rng: np.random.Generator, *, greens: GreensFunction, omega0_m_s: np.ndarray, fc_hz: np.ndarray,
-                 tstar_s: np.ndarray, short_period: np.ndarray, onset: np.ndarray, n_samples: int) -> np.ndarray:
+def p_seismogram(rng: np.random.Generator, *, greens: GreensFunction, omega0_m_s: np.ndarray, ruptures: dict,
+                 events: np.ndarray, tstar_s: np.ndarray, short_period: np.ndarray, onset: np.ndarray,
+                 n_samples: int) -> np.ndarray:
     """Recorded ground velocity (m/s) without noise, (n, n_samples): the Green's spike series convolved with the
-    causal source-path-instrument pulse (zero before the onset)."""
+    causal source-path-instrument pulse (zero before the onset); ``ruptures[events[i]]`` is trace i's source."""
     n_fft = sfft.next_fast_len(n_samples + PULSE_SAMPLES, real=True)
     f = sfft.rfftfreq(n_fft, 1 / SAMPLING_RATE_HZ)
     spikes = greens_series(rng, greens, onset, n_samples)
-    pulse = velocity_pulse_spectrum(fc_hz=fc_hz, tstar_s=tstar_s,
+    pulse = velocity_pulse_spectrum(source=source_spectra(ruptures, events, f), tstar_s=tstar_s,
                                     instrument_response=instrument_responses(f, short_period), n_fft=n_fft)
     out = sfft.irfft(sfft.rfft(spikes, n=n_fft, axis=-1) * pulse, n=n_fft, axis=-1)[:, :n_samples]
     return out * np.asarray(omega0_m_s)[:, None]
