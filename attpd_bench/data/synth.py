@@ -2,9 +2,10 @@
 
 Physics, kept simple but causal, so that polarity is learnable and regions differ the way real networks do:
 
-* Events: epicentres in the region's box, depths and Gutenberg-Richter magnitudes from the profile, a
-  double-couple mechanism drawn around the region's tectonic style (normal faulting in the Apennines, thrust in
-  Japan, strike-slip in southern California, a mix in the Pacific Northwest).
+* Events: epicentres in the region's box, depths from the profile, Gutenberg-Richter magnitudes up to M5 at
+  b = 0.5 (the benchmark's sample, see ``MAGNITUDE_B_VALUE``), a double-couple mechanism drawn around the
+  region's tectonic style (normal faulting in the Apennines, thrust in Japan, strike-slip in southern
+  California, a mix in the Pacific Northwest), a log-normal stress drop and a composite rupture per event.
 * Network: stations on a jittered grid over the region (a dense regional network, spacing ~20-40 km),
   epicentres inside it; each event is recorded by a draw of stations that favours near ones (the nearest
   always) out to the region's range, so picks span a few km to ~150 km all around the source.
@@ -15,9 +16,9 @@ Physics, kept simple but causal, so that polarity is learnable and regions diffe
 * First motion: the P radiation pattern (Aki & Richards 2002, eq. 4.89) at the station's azimuth and take-off;
   its sign is the true polarity, its size scales the direct pulse, so near-nodal stations have a weak first
   motion buried in the (sign-free) scattered coda and noise.
-* Waveform: a damped sinusoid of the magnitude-dependent corner frequency, lowered by attenuation
-  (t* = travel time / Q), impulsive or emergent (ramped onset), then P coda, an S arrival, coloured noise
-  (microseism peak + 1/f background) at an SNR drawn from the profile and reduced with distance.
+* Waveform: the physical P seismogram of :mod:`seismogram` (composite Brune source, 1/r spreading,
+  minimum-phase t* attenuation, P coda and S, the network's velocity sensor, Peterson-model noise), so the
+  signal-to-noise ratio follows from magnitude, distance and the station's noise.
 * Analyst: labels the *recorded* first motion up / down when its clarity (first-motion SNR) passes a threshold,
   else unknown; down needs a clearer onset than up (analysts call dilatations more cautiously, which with the
   tectonic style gives the published up > down imbalance); a small rate of label errors; pick jitter larger
@@ -73,7 +74,8 @@ class RegionProfile:
     networks: tuple[str, ...]
     lat: tuple[float, float]
     lon: tuple[float, float]
-    n_stations: int  # on a jittered grid over the region
+    station_spacing_km: float  # the real network's typical station spacing (cited per profile); the synthetic
+    # network is a jittered grid of that spacing over the region's box
     depth_km: tuple[float, float]
     magnitude: tuple[float, float]  # Gutenberg-Richter with b = MAGNITUDE_B_VALUE between these
     rake_deg: tuple[float, float]  # tectonic style: mean rake, spread (deg)
@@ -102,47 +104,59 @@ class RegionProfile:
     p_sample: tuple[int, int]  # where P falls in a raw trace
     years: tuple[int, int]
 
+    @property
+    def n_stations(self) -> int:
+        """Stations of the grid: the box's area over the spacing squared."""
+        height_km = (self.lat[1] - self.lat[0]) * KM_PER_DEG
+        width_km = (self.lon[1] - self.lon[0]) * KM_PER_DEG * np.cos(np.radians(np.mean(self.lat)))
+        return max(int(round(height_km * width_km / self.station_spacing_km ** 2)), 1)
+
 
 PROFILES: dict[str, RegionProfile] = {
-    # INSTANCE, Italy: the Italian national network (IV, ~400 broadband stations in the data set; spacing ~30 km
-    # in the Apennines), Apennine normal faulting, small events (INSTANCE: ML 0-5, most below 2.5); Apennine
+    # INSTANCE, Italy: the Italian national network (IV, ~400 broadband stations in the data set over Italy's
+    # 301,000 km2: ~27 km spacing, ~30 km in the Apennines; Michelini et al. 2021), Apennine normal faulting, small events (INSTANCE: ML 0-5, most below 2.5); Apennine
     # attenuation (Qp ~ 300, not found for P: from Q of the central Apennines ~ 200-400). Published shares 13 % up
     # / 7 % down / 80 % undecidable: many small, far picks.
-    "ins": RegionProfile(name="ins", networks=("IV", "MN"), lat=(40.0, 44.5), lon=(11.0, 16.0), n_stations=600,
+    "ins": RegionProfile(name="ins", networks=("IV", "MN"), lat=(40.0, 44.5), lon=(11.0, 16.0),
+                         station_spacing_km=27.0,
                          depth_km=(5, 15), magnitude=(1.0, 5.0), rake_deg=(-90, 30), picks_per_event=(18, 40),
                          max_distance_km=120, near_km=20, stress_drop_mpa=4.0, q=300, kappa_s=0.02,
                          noise_level=(2.5, 3.0), borehole=False, short_period_fraction=0.0, coda_level=0.3,
-                         coda_decay_s=3.0, jitter_samples=(1.5, 6.0), clarity_up=376.6, clarity_down=126.2,
+                         coda_decay_s=3.0, jitter_samples=(1.5, 6.0), clarity_up=175.1, clarity_down=63.2,
                          impulsive_clarity=30.0, label_error_rate=0.02, reversed_station_rate=0.01,
                          trace_samples=(12000,), p_sample=(1000, 4000), years=(2005, 2020)),
     # Hi-net, Japan: ~800 borehole (>= 100 m) 1 Hz geophones at ~20 km spacing (Obara et al. 2005), low noise,
     # deeper subduction-zone thrust events; Kyushu Qs 846 (Qp taken lower, ~600), borehole kappa small. The data
     # set is private: balance assumed between SCSN's and PNW's.
-    "hinet": RegionProfile(name="hinet", networks=("N",), lat=(33.0, 38.0), lon=(132.0, 141.0), n_stations=1200,
+    "hinet": RegionProfile(name="hinet", networks=("N",), lat=(33.0, 38.0), lon=(132.0, 141.0),
+                           station_spacing_km=20.0,
                            depth_km=(5, 60), magnitude=(1.5, 5.0), rake_deg=(90, 25), picks_per_event=(14, 34),
                            max_distance_km=200, near_km=20, stress_drop_mpa=4.0, q=600, kappa_s=0.01,
                            noise_level=(2.0, 4.0), borehole=True, short_period_fraction=1.0, coda_level=0.3,
-                           coda_decay_s=4.0, jitter_samples=(1.5, 4.0), clarity_up=116.6, clarity_down=116.6,
+                           coda_decay_s=4.0, jitter_samples=(1.5, 4.0), clarity_up=135.4, clarity_down=135.4,
                            impulsive_clarity=30.0, label_error_rate=0.015, reversed_station_rate=0.005,
                            trace_samples=(6000, 7000), p_sample=(2500, 3500), years=(2015, 2019)),
-    # SCSN, southern California: ~400 stations (mixed short-period and broadband), strike-slip, many small events
-    # (Mc ~ 1.8; Hutton et al. 2010), stress drops lower (median ~1.5 MPa, Shearer et al. 2006), whole-path
+    # SCSN, southern California: ~400 stations (mixed short-period and broadband) over the ~175,000 km2 of this
+    # box, ~20 km spacing, strike-slip, many small events (Mc ~ 1.8; Hutton et al. 2010), stress drops lower (median ~1.5 MPa, Shearer et al. 2006), whole-path
     # Qalpha ~ 200-300. Natural test balance 25 % up / 12 % down / 63 % unknown (the published training file
     # is balanced by subsampling).
-    "scsn": RegionProfile(name="scsn", networks=("CI",), lat=(32.5, 36.0), lon=(-120.0, -115.0), n_stations=1200,
+    "scsn": RegionProfile(name="scsn", networks=("CI",), lat=(32.5, 36.0), lon=(-120.0, -115.0),
+                          station_spacing_km=20.0,
                           depth_km=(2, 15), magnitude=(1.0, 5.0), rake_deg=(180, 25), picks_per_event=(20, 40),
                           max_distance_km=120, near_km=25, stress_drop_mpa=1.5, q=250, kappa_s=0.02,
                           noise_level=(3.0, 3.0), borehole=False, short_period_fraction=0.5, coda_level=0.3,
-                          coda_decay_s=3.0, jitter_samples=(1.5, 5.0), clarity_up=19.6, clarity_down=171.7,
+                          coda_decay_s=3.0, jitter_samples=(1.5, 5.0), clarity_up=12.1, clarity_down=91.9,
                           impulsive_clarity=30.0, label_error_rate=0.02, reversed_station_rate=0.01,
                           trace_samples=(600,), p_sample=(STORE_P_SAMPLE, STORE_P_SAMPLE), years=(2000, 2017)),
-    # PNW, Pacific Northwest (PNSN, ~300 stations): ComCat, mixed mechanisms, strong microseisms near the coast
+    # PNW, Pacific Northwest (PNSN, ~300 stations over Washington and Oregon's ~440,000 km2: ~38 km spacing,
+    # denser around Puget Sound and Mount St. Helens): ComCat, mixed mechanisms, strong microseisms near the coast
     # (noisier stations), coda Qc = 72 f^0.91 (lower Q); 32 % positive / 27 % negative / 41 % undecidable.
-    "pnw": RegionProfile(name="pnw", networks=("UW", "CC"), lat=(42.0, 49.0), lon=(-124.5, -119.0), n_stations=800,
+    "pnw": RegionProfile(name="pnw", networks=("UW", "CC"), lat=(42.0, 49.0), lon=(-124.5, -119.0),
+                         station_spacing_km=38.0,
                          depth_km=(3, 40), magnitude=(1.0, 5.0), rake_deg=(0, 90), picks_per_event=(16, 34),
                          max_distance_km=150, near_km=20, stress_drop_mpa=4.0, q=250, kappa_s=0.025,
                          noise_level=(3.0, 3.0), borehole=False, short_period_fraction=0.0, coda_level=0.3,
-                         coda_decay_s=2.5, jitter_samples=(1.5, 6.0), clarity_up=3.2, clarity_down=6.0,
+                         coda_decay_s=2.5, jitter_samples=(1.5, 6.0), clarity_up=2.5, clarity_down=4.2,
                          impulsive_clarity=30.0, label_error_rate=0.02, reversed_station_rate=0.015,
                          trace_samples=(15001,), p_sample=(4800, 5200), years=(2002, 2022)),
 }
