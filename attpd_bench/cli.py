@@ -76,12 +76,16 @@ def data_synth(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same files.")] = 0,
     layout: Annotated[str, typer.Option(help="INSTANCE only: 'native' (data/<trace_name>) or 'seisbench' "
                                              "(buckets).")] = "native",
+    reversed_station_rate: Annotated[Optional[float], typer.Option(
+        help="Share of stations whose vertical channel is wired reversed, 0-1 (to score `attpd audit "
+             "reversals` on enough of them) [the region profile's, 0.5-1.5 %]")] = None,
 ):
     """Write a synthetic region in its published layout, with a per-trace ground-truth table."""
     from attpd_bench.data.synth import write_region
 
     with progress(f"synth {region}") as update:
-        truth = write_region(region, n_events, out, seed=seed, layout=layout, on_batch=update)
+        truth = write_region(region, n_events, out, seed=seed, layout=layout, on_batch=update,
+                             reversed_station_rate=reversed_station_rate)
     written = truth[truth["written"]]
     counts = written["analyst_label"].value_counts().reindex([0, 1, 2], fill_value=0).to_numpy()
     console.print(f"wrote {len(written)} traces of {n_events} events to {out} "

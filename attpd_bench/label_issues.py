@@ -81,13 +81,17 @@ def relabelled(labels: np.ndarray, issues: pd.DataFrame, to: str) -> np.ndarray:
 
 def score(issues: pd.DataFrame, label_error: np.ndarray, *, ks: tuple[int, ...] = (10, 50)) -> dict:
     """Precision and recall at k of the ranked issues against the planted label errors of the split
-    (``label_error``: one boolean per row of the split, indexed by ``issues["row"]``), and of the whole list."""
+    (``label_error``: one boolean per row of the split, indexed by ``issues["row"]``), at k = the number of
+    planted errors, and of the whole list."""
     label_error = np.asarray(label_error, dtype=bool)
     hits = label_error[issues["row"].to_numpy(np.int64)]
     total = int(label_error.sum())
     scores = {"label_errors": total, "issues_flagged": len(issues),
               "issues_precision": float(hits.mean()) if len(hits) else math.nan,
               "issues_recall": float(hits.sum() / total) if total else math.nan}
+    # precision at k = the number of planted errors (R-precision; a list shorter than k misses the rest): a
+    # perfect ranking scores 1
+    scores["precision_at_errors"] = float(hits[:total].sum() / total) if total else math.nan
     for k in ks:
         top = hits[:k]
         scores[f"precision_at_{k}"] = float(top.mean()) if len(top) else math.nan

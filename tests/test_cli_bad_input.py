@@ -118,6 +118,8 @@ CASES = [
      ["thesis", "not a synthetic region"]),
     ("synth over a published data set", ["data", "synth", "--region", "pnw", "--out", "bad/nocolumn"],
      ["bad/nocolumn", "refusing"]),
+    ("reversal rate above 1", ["data", "synth", "--region", "pnw", "--out", "new", "--reversed-station-rate", "2"],
+     ["--reversed-station-rate", "between 0 and 1"]),
     ("info of a non-store", ["data", "info", "thesis"], ["thesis", "not a canonical store"]),
     ("unknown model", ["train", "--store", S, "--model", "resnet"], ["resnet"]),
     ("zero epochs", ["train", "--store", S, "--epochs", "0"], ["--epochs"]),

@@ -39,6 +39,11 @@ def test_planted_label_errors_are_found():
     assert scores["label_errors"] == wrong.sum()
     assert scores["issues_precision"] > 0.9 and scores["issues_recall"] > 0.9
     assert scores["precision_at_10"] == 1.0
+    # issue 22's target: precision at k = the number of planted errors (R-precision), counted by hand
+    k = int(wrong.sum())
+    assert scores["precision_at_errors"] == pytest.approx(wrong[issues["row"].to_numpy()[:k]].sum() / k)
+    assert label_issues.score(issues.iloc[:3], wrong)["precision_at_errors"] == pytest.approx(3 / k)
+    assert scores["precision_at_errors"] > 0.8
     assert set(issues.columns) >= {"rank", "source_trace_name", "event_id", "sta_code", "label", "suspected_label",
                                    "p_label", "mechanism_vote"}
 

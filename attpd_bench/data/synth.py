@@ -444,13 +444,19 @@ def _snr_string(snr_db: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def write_region(region: str, n_events: int, out: Path, *, seed: int = 0, layout: str = "native",
                  batch_size: int = 128, bucket_size: int = 256,
-                 on_batch: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Write a synthetic ``region`` in its published layout under ``out``; returns (and writes) the truth."""
+                 on_batch: Callable[[int, int], None] | None = None,
+                 reversed_station_rate: float | None = None) -> pd.DataFrame:
+    """Write a synthetic ``region`` in its published layout under ``out``; returns (and writes) the truth.
+    ``reversed_station_rate`` replaces the profile's (recorded in ``synth.json``'s profile)."""
     if region not in PROFILES:
         raise ConfigError(f"unknown region {region!r}; expected one of {', '.join(REGIONS)}")
     if layout not in ("native", "seisbench"):
         raise ConfigError(f"unknown layout {layout!r}; expected native or seisbench")
     profile = PROFILES[region]
+    if reversed_station_rate is not None:
+        if not 0.0 <= reversed_station_rate <= 1.0:
+            raise ConfigError(f"--reversed-station-rate must be between 0 and 1, got {reversed_station_rate}")
+        profile = dataclasses.replace(profile, reversed_station_rate=reversed_station_rate)
     rng = np.random.default_rng(seed)
     cat = make_catalogue(profile, n_events, rng)
     out = Path(out)
