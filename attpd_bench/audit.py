@@ -111,9 +111,18 @@ def audit_store(store: Path, polarities: str, out: Path, *, split: str = "all", 
                 request.out, request.reversals = out / "after", reversal_file
                 after = closure.compute(request, n_boot=n_boot, seed=seed, picks=picks)
                 versus = closure.paired(after.table, before.table, n_boot=n_boot, seed=seed)
+                # the events a reversed station recorded: where the found reversals can change the mechanism
+                wired = request.truth["station_reversed"].astype(bool).to_numpy()
+                affected = set(request.meta["source_id"].astype(str).to_numpy()[wired])
+                on_affected = closure.paired(after.table[after.table["event_id"].isin(affected)],
+                                             before.table[before.table["event_id"].isin(affected)],
+                                             n_boot=n_boot, seed=seed)
                 audit.summary.update({"kagan_median_before_deg": before.summary.get("kagan_median_deg", math.nan),
                                       "kagan_median_after_deg": after.summary.get("kagan_median_deg", math.nan),
-                                      **{f"after_minus_before_{k}": v for k, v in versus.items()}})
+                                      "events_with_reversed_station": len(affected),
+                                      **{f"after_minus_before_{k}": v for k, v in versus.items()},
+                                      **{f"reversed_events_after_minus_before_{k}": v
+                                         for k, v in on_affected.items()}})
                 audit.comparison = before.table.merge(after.table[["event_id", "kagan_deg", "has_mechanism"]],
                                                       on="event_id", suffixes=("_before", "_after"))
         log.log_metrics(audit.summary)
