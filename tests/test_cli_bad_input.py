@@ -334,3 +334,9 @@ def test_every_writing_command_creates_a_missing_parent_folder(bench, monkeypatc
     assert result.exit_code == 0, result.output[-2000:]
     for path in written:
         assert (tmp_path / path).exists(), f"{path} missing after: {result.output[-500:]}"
+
+
+def test_readme_counts_the_kinds_of_bad_input():
+    """The README's count of the kinds of bad input is this table's."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"`tests/test_cli_bad_input.py` feeds it {len(CASES)} kinds" in readme

@@ -182,7 +182,9 @@ def test_demo_records_the_users_day_in_its_own_workdir(tiny_demo, monkeypatch):
     for label, source in sources.items():
         if source in with_run:
             table = pd.read_csv(work / "mechanisms" / closed / label.replace(" ", "-") / "mechanisms.csv")
-            assert "kagan_deg" in table and table["eligible"].any()
+            assert "kagan_deg" in table and "skhash_skipped" in table
+            if not source.startswith("models:/"):  # a 2-epoch model may call too few polarities for SKHASH
+                assert table["eligible"].any(), label
 
 
 def test_mlflow_records_a_reader_can_use(tiny_demo, monkeypatch):

@@ -92,7 +92,7 @@ def _interval(d, prefix: str = "") -> str:
 def test_promotion_table(training_store, good_model, workdir):
     """Every row's decision and its exact reason, with a zero and a non-zero --min-gain."""
     name = "attpd-pd-pnw"
-    counts = np.bincount(training_store.labels("test"), minlength=3)
+    counts = np.bincount(training_store.labels("dev"), minlength=3)  # the gate's split
     majority, rarest = int(counts.argmax()), int(counts.argmin())
     baseline = f"the majority-class baseline (always '{('up', 'down', 'unknown')[majority]}')"
     bad = _model_run(_constant_model(majority), training_store, 0.2, "majority-a")

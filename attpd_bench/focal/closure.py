@@ -168,7 +168,7 @@ def compute(request: Request, *, n_boot: int = 1000, seed: int = 0, batch_size: 
     distance = skhash_distance_km(picks, geometry.stations, geometry.catalog)
     picks = picks.assign(within_delmax=(distance <= skhash.QUALITY_GATES["delmax"]).to_numpy())
     known = request.reference if request.reference is not None else _true_mechanisms(request.meta, request.truth)
-    table = event_table(picks, mechanisms, known)
+    table = event_table(picks, mechanisms, known, skipped=skhash.skip_reasons(control.parent))
     outputs.write_atomically(request.out / TABLE_FILE, table.to_csv(index=False))
     write_mechanisms(request.out / QUAKEML_FILE, table[table["has_mechanism"]], origins=geometry.catalog,
                      method=f"SKHASH-{skhash.SKHASH_VERSION}")
@@ -209,10 +209,12 @@ def skhash_distance_km(picks: pd.DataFrame, stations: pd.DataFrame, catalog: pd.
     return pd.Series(np.hypot(dx, dy).to_numpy(), index=picks.index)
 
 
-def event_table(picks: pd.DataFrame, mechanisms: pd.DataFrame, truth: pd.DataFrame | None) -> pd.DataFrame:
+def event_table(picks: pd.DataFrame, mechanisms: pd.DataFrame, truth: pd.DataFrame | None, *,
+                skipped: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per event with a polarity: its count (and the count SKHASH keeps, within ``delmax``, where
-    ``picks`` says so in ``within_delmax``), SKHASH's mechanism (NaN where none) and, with the truth, the true
-    mechanism and the Kagan angle between them. Eligible: at least ``npolmin`` polarities SKHASH keeps."""
+    ``picks`` says so in ``within_delmax``), SKHASH's mechanism (NaN where none), why SKHASH skipped it
+    (``skipped``: the gap gate it failed, from :func:`skhash.skip_reasons`; empty otherwise) and, with the truth,
+    the true mechanism and the Kagan angle between them. Eligible: at least ``npolmin`` polarities SKHASH keeps."""
     within = picks["within_delmax"] if "within_delmax" in picks else pd.Series(True, index=picks.index)
     counts = picks.assign(within_delmax=within.astype(bool)).groupby("event_id").agg(
         n_polarities=("p_polarity", "size"), n_within_delmax=("within_delmax", "sum"),
@@ -223,6 +225,7 @@ def event_table(picks: pd.DataFrame, mechanisms: pd.DataFrame, truth: pd.DataFra
     found = mechanisms.reindex(columns=["event_id", *MECHANISM_COLUMNS])
     table = table.merge(found.astype({"event_id": str}), on="event_id", how="left")
     table["has_mechanism"] = table["strike"].notna()
+    table["skhash_skipped"] = [(skipped or {}).get(event, "") for event in table["event_id"]]
     if truth is not None:
         table = table.merge(truth, on="event_id", how="left")
         table["kagan_deg"] = np.where(

@@ -9,6 +9,7 @@ overrides). Nothing of SKHASH is imported into the suite's own process.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def python() -> Path:
 POLARITY_FILE, STATION_FILE, CATALOG_FILE = "polarities.csv", "stations.csv", "catalog.csv"
 VELOCITY_FILE, CONTROL_FILE, REVERSAL_FILE = "velocity_model.txt", "control.txt", "reversals.csv"
 MECHANISM_FILE, POLARITY_INFO_FILE = "skhash_mechanisms.csv", "polarity_info.csv"
+LOG_FILE = "skhash.log"  # SKHASH's printout: why it skipped an event
 MATCH_COLUMNS = ("network", "station", "location", "channel")  # SKHASH's default require_*_match
 POLARITY_COLUMNS = ("event_id", *MATCH_COLUMNS, "p_polarity")
 STATION_COLUMNS = (*MATCH_COLUMNS, "latitude", "longitude", "elevation")
@@ -134,9 +136,10 @@ def run(control: Path) -> pd.DataFrame:
     writes a row per solution when it finds several: the most probable one is kept)."""
     control = Path(control).resolve()
     program = python().parent / "SKHASH"
-    for stale in (MECHANISM_FILE, POLARITY_INFO_FILE):  # never read (or log) a previous run's answer
+    for stale in (MECHANISM_FILE, POLARITY_INFO_FILE, LOG_FILE):  # never read (or log) a previous run's answer
         (control.parent / stale).unlink(missing_ok=True)
     done = subprocess.run([str(program), str(control)], capture_output=True, text=True, cwd=control.parent)
+    write_atomically(control.parent / LOG_FILE, done.stdout)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or done.stdout.strip().splitlines() or ["no output"])[-1]
         raise DataError(f"{control}: SKHASH failed: {last[:300]}")
@@ -146,6 +149,28 @@ def run(control: Path) -> pd.DataFrame:
     mechanisms = pd.read_csv(out, dtype={"event_id": str})
     best = mechanisms.sort_values(["event_id", "prob_mech"], ascending=[True, False], kind="stable")
     return best.drop_duplicates("event_id").reset_index(drop=True)
+
+
+_EVENT_LINE = re.compile(r"^\d+ / \d+\s+\((?P<event>.+)\)\s*$")  # "15 / 98<TAB>(uw61000195)"
+_SKIP_LINE = re.compile(r"^\s*Maximum (?P<what>azimuthal|takeoff angle) gap \((?P<gap>[\d.]+)\) > "
+                        r"(?P<gate>max_[ap]gap) \((?P<limit>[\d.]+)\)\. Skipping\.")
+
+
+def skip_reasons(folder: Path) -> dict[str, str]:
+    """Why SKHASH's last run in ``folder`` gave an event with enough polarities no mechanism, read from its log
+    (SKHASH 1.1.5's ``compute_mech`` prints the gap gate an event fails): {event_id: "takeoff gap 67.2 > max_pgap
+    60"}. Empty when there is no log."""
+    log = Path(folder) / LOG_FILE
+    if not log.is_file():
+        return {}
+    reasons, event = {}, None
+    for line in log.read_text().splitlines():
+        if (start := _EVENT_LINE.match(line)) is not None:
+            event = start["event"]
+        elif event is not None and (skip := _SKIP_LINE.match(line)) is not None:
+            what = "azimuthal" if skip["what"] == "azimuthal" else "takeoff"
+            reasons[event] = f"{what} gap {float(skip['gap']):.1f} > {skip['gate']} {float(skip['limit']):g}"
+    return reasons
 
 
 # ------------------------------------------------------------------------------------------ a user's input set
