@@ -97,16 +97,44 @@ def _event_confusions(y_true, y_pred, events) -> tuple[np.ndarray, np.ndarray]:
     return per_event, event_index
 
 
-def _event_draws(n_events: int, n_boot: int, seed: int) -> np.ndarray:
+def resample_counts(n_units: int, n_boot: int, seed: int, strata=None) -> np.ndarray:
+    """The suite's one bootstrap engine: (n_boot, n_units) how often each unit is drawn in each replicate, units
+    drawn with replacement (an event: traces of one event are not independent; a trace where one event is all
+    there is). With ``strata`` (one label per unit) each stratum is resampled within itself, keeping its size.
+    Every interval of the suite is a percentile of statistics weighted by these counts."""
     rng = np.random.default_rng(seed)
-    return rng.multinomial(n_events, np.full(n_events, 1 / n_events), size=n_boot).astype(np.float64)
+    if strata is None:
+        return rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=n_boot).astype(np.float64)
+    strata = np.asarray(strata)
+    counts = np.zeros((n_boot, n_units))
+    for stratum in np.unique(strata):
+        members = np.flatnonzero(strata == stratum)
+        counts[:, members] = rng.multinomial(len(members), np.full(len(members), 1 / len(members)), size=n_boot)
+    return counts
+
+
+def median_interval(values, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the median of ``values`` (one per unit, e.g. an event's Kagan angle), the units
+    resampled by :func:`resample_counts`; NaN for no values."""
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    order = np.argsort(values)
+    cumulative = np.cumsum(resample_counts(n, n_boot, seed)[:, order], axis=1)
+    # the k-th smallest drawn value (0-based) is the first sorted value whose cumulative count exceeds k
+    lower = values[order][(cumulative <= (n - 1) // 2).sum(axis=1)]
+    upper = values[order][(cumulative <= n // 2).sum(axis=1)]
+    medians = (lower + upper) / 2
+    return (float(np.percentile(medians, (1 - level) / 2 * 100)),
+            float(np.percentile(medians, (1 + level) / 2 * 100)))
 
 
 def bootstrap_intervals(y_true, y_pred, events, metrics=("accuracy", "macro_f1", "sign_accuracy"),
                         n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, tuple[float, float]]:
     """Percentile intervals with events resampled with replacement (traces of one event are not independent)."""
     per_event, _ = _event_confusions(y_true, y_pred, events)
-    cms = (_event_draws(len(per_event), n_boot, seed) @ per_event).reshape(n_boot, N_CLASSES, N_CLASSES)
+    cms = (resample_counts(len(per_event), n_boot, seed) @ per_event).reshape(n_boot, N_CLASSES, N_CLASSES)
     values = metrics_from_confusion(cms)
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
     return {m: (float(np.nanpercentile(values[m], lo)), float(np.nanpercentile(values[m], hi)))
@@ -118,7 +146,7 @@ def paired_bootstrap_difference(y_true, pred_a, pred_b, events, metric: str = "m
     """metric(a) - metric(b) on the same traces, with a percentile interval from the same event resamples."""
     ea, _ = _event_confusions(y_true, pred_a, events)
     eb, _ = _event_confusions(y_true, pred_b, events)
-    draws = _event_draws(len(ea), n_boot, seed)
+    draws = resample_counts(len(ea), n_boot, seed)
     shape = (n_boot, N_CLASSES, N_CLASSES)
     diff = (metrics_from_confusion((draws @ ea).reshape(shape))[metric]
             - metrics_from_confusion((draws @ eb).reshape(shape))[metric])

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attpd_bench.data.labels import DOWN, UP
+from attpd_bench import metrics as M
+from attpd_bench.data.labels import DOWN, N_CLASSES, UP
 from attpd_bench.data.preprocess import model_windows
 from attpd_bench.data.recordings import RecordingsReader, read_picks
 from attpd_bench.models import as_model_input, polarity_output
@@ -47,27 +48,29 @@ def probabilities(model, stored: np.ndarray) -> np.ndarray:
 
 
 def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0) -> dict:
-    """Scores on the traces labelled up or down, with class-stratified bootstrap intervals."""
+    """Scores on the traces labelled up or down, with class-stratified bootstrap intervals (traces resampled
+    within each class by :func:`metrics.resample_counts`)."""
     labelled = np.isin(labels, (UP, DOWN))
-    y, p = labels[labelled], predicted[labelled]
+    y, p = labels[labelled].astype(np.int64), predicted[labelled].astype(np.int64)
+    per_trace = np.zeros((len(y), N_CLASSES * N_CLASSES))
+    per_trace[np.arange(len(y)), y * N_CLASSES + p] = 1
+    point = per_trace.sum(axis=0).reshape(N_CLASSES, N_CLASSES)
+    replicates = (M.resample_counts(len(y), N_BOOT, seed, strata=y) @ per_trace).reshape(-1, N_CLASSES, N_CLASSES)
 
-    def figures(yy, pp):
-        recalls = [np.mean(pp[yy == c] == c) if np.any(yy == c) else np.nan for c in (UP, DOWN)]
-        covered = np.isin(pp, (UP, DOWN))
-        return {"accuracy": float(np.mean(pp == yy)), "balanced_accuracy": float(np.nanmean(recalls)),
-                "coverage": float(np.mean(covered)),
-                "sign_accuracy": float(np.mean(pp[covered] == yy[covered])) if covered.any() else np.nan}
+    def figures(cm: np.ndarray) -> dict:
+        values = M.metrics_from_confusion(cm)
+        recalls = np.stack([values["recall_up"], values["recall_down"]], axis=-1)
+        present = ~np.isnan(recalls)  # the mean of up and down recall over the classes present
+        balanced = np.where(present.any(axis=-1), np.where(present, recalls, 0).sum(axis=-1)
+                            / np.maximum(present.sum(axis=-1), 1), np.nan)
+        return {"accuracy": values["accuracy"], "balanced_accuracy": balanced,
+                "coverage": values["sign_coverage"], "sign_accuracy": values["sign_accuracy"]}
 
-    result = {"n": int(len(y)), "n_up": int(np.sum(y == UP)), "n_down": int(np.sum(y == DOWN)), **figures(y, p)}
-    rng = np.random.default_rng(seed)
-    by_class = [np.flatnonzero(y == c) for c in (UP, DOWN)]
-    draws = []
-    for _ in range(N_BOOT):
-        idx = np.concatenate([rng.choice(members, size=len(members)) for members in by_class if len(members)])
-        draws.append(figures(y[idx], p[idx]))
+    result = {"n": int(len(y)), "n_up": int(np.sum(y == UP)), "n_down": int(np.sum(y == DOWN)),
+              **{k: float(v) for k, v in figures(point).items()}}
+    draws = figures(replicates)
     for key in ("accuracy", "balanced_accuracy"):
-        values = np.array([d[key] for d in draws])
-        result[f"{key}_ci"] = (float(np.nanpercentile(values, 2.5)), float(np.nanpercentile(values, 97.5)))
+        result[f"{key}_ci"] = (float(np.nanpercentile(draws[key], 2.5)), float(np.nanpercentile(draws[key], 97.5)))
     return result
 
 

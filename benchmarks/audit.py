@@ -5,7 +5,15 @@ Each step is the command a user runs (`attpd audit reversals`, `attpd audit labe
 mechanisms`), in a work folder under benchmarks/_work/audit/ with its own MLflow database; the tables are what
 RESULTS.md quotes.
 
-Usage: python benchmarks/audit.py [--events 100] [--regions pnw,scsn]
+Issue 22's targets, each a table below: reversals (recall >= 0.9 at precision >= 0.9 among stations with >= 5
+events) at each region's own reversal rate and at a higher one (--high-rate, so there are enough reversed stations
+to count); label issues (precision at k = the number of planted errors >= 0.7); the median Kagan angle of the events
+a reversed station recorded, after minus before the found reversals, paired by event (95 % interval below 0); the
+model retrained on the relabelled store against the original; Northridge against SCSN's list; and the time of
+`attpd audit reversals` on a 400-event region (<= 5 min).
+
+Usage: python benchmarks/audit.py [--events 100] [--regions ins,hinet,scsn,pnw] [--high-rate 0.05]
+       [--speed-events 400]
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -41,16 +50,26 @@ def _metrics(cwd: Path, experiment: str, kind: str) -> dict:
     return runs[0].data.metrics
 
 
+def reversals(region: str, events: int, *, folder: str, rate: float | None = None) -> tuple[dict, float, Path]:
+    """A fresh synthetic region (seed 21; ``rate``: its share of reversed stations instead of the profile's) and
+    the reversal audit of its analyst labels: the run's metrics, the audit's wall time in seconds, the folder."""
+    work = WORK / "audit" / folder
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    extra = () if rate is None else ("--reversed-station-rate", str(rate))
+    _attpd("data", "synth", "--region", region, "--n-events", str(events), "--out", "raw", "--seed", "21", *extra,
+           cwd=work)
+    _attpd("data", "prepare", "--dataset", region, "--source", "raw", "--out", "store", cwd=work)
+    started = time.perf_counter()
+    _attpd("audit", "reversals", "--store", "store", "--polarities", "analyst", "--out", "stations", cwd=work)
+    seconds = time.perf_counter() - started
+    return _metrics(work, f"attpd/audit/{region}", "audit-reversals"), seconds, work
+
+
 def synthetic(region: str, events: int) -> dict:
     """One synthetic region: reversals from the analyst's labels, then label issues from first-motion and from a
     PD trained on the store's train split (on its test split), with the reversal audit's votes."""
-    work = WORK / "audit" / region
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    _attpd("data", "synth", "--region", region, "--n-events", str(events), "--out", "raw", "--seed", "21", cwd=work)
-    _attpd("data", "prepare", "--dataset", region, "--source", "raw", "--out", "store", cwd=work)
-    _attpd("audit", "reversals", "--store", "store", "--polarities", "analyst", "--out", "stations", cwd=work)
-    reversal = _metrics(work, f"attpd/audit/{region}", "audit-reversals")
+    reversal, _, work = reversals(region, events, folder=region)
     _attpd("train", "--store", "store", "--model", "pd", "--epochs", "6", "--batch-size", "16", cwd=work)
     run = _latest_training_run(work, region)
     labels = {}
@@ -138,7 +157,26 @@ def _share(metrics: dict, key: str) -> str:
     return "-" if value is None or value != value else f"{value:.2f}"
 
 
-def run(events: int = 100, regions: tuple[str, ...] = ("pnw", "scsn")) -> str:
+def _reversal_row(region: str, r: dict) -> list:
+    paired = ("-" if "reversed_events_after_minus_before_n_paired" not in r else
+              f"{r['reversed_events_after_minus_before_median_difference_deg']:+.1f} "
+              f"[{r['reversed_events_after_minus_before_low_deg']:+.1f}, "
+              f"{r['reversed_events_after_minus_before_high_deg']:+.1f}] on "
+              f"{int(r['reversed_events_after_minus_before_n_paired'])}")
+    return [region, int(r["stations_tested"]), int(r["true_reversed_stations"]), int(r["true_reversed_tested"]),
+            int(r["stations_reversed"]), _share(r, "reversal_precision"), _share(r, "reversal_recall"),
+            _share(r, "reversal_recall_tested"),
+            f"{r.get('kagan_median_before_deg', float('nan')):.1f} -> {r.get('kagan_median_after_deg', float('nan')):.1f}",
+            paired]
+
+
+REVERSAL_COLUMNS = ["region", "stations tested", "planted reversed (with picks)", "planted, testable", "found",
+                    "precision", "recall", "recall (testable)", "median Kagan before -> after",
+                    "events with a reversed station: Kagan after - before [95 %] on n"]
+
+
+def run(events: int = 100, regions: tuple[str, ...] = ("ins", "hinet", "scsn", "pnw"), high_rate: float = 0.05,
+        speed_events: int = 400) -> str:
     lines = []
     real = northridge()
     a = real["audit"]
@@ -155,24 +193,22 @@ def run(events: int = 100, regions: tuple[str, ...] = ("pnw", "scsn")) -> str:
     rows, label_rows = [], []
     for region in regions:
         found = synthetic(region, events)
-        r = found["reversals"]
-        rows.append([region, int(r["stations_tested"]), int(r["true_reversed_stations"]),
-                     int(r["true_reversed_tested"]), int(r["stations_reversed"]),
-                     _share(r, "reversal_precision"), _share(r, "reversal_recall"),
-                     _share(r, "reversal_recall_tested"),
-                     f"{r.get('kagan_median_before_deg', float('nan')):.1f} -> "
-                     f"{r.get('kagan_median_after_deg', float('nan')):.1f}"])
+        rows.append(_reversal_row(region, found["reversals"]))
         for name, m in found["labels"].items():
             label_rows.append([region, name, int(m["traces"]), int(m["label_errors"]), int(m["issues_flagged"]),
                                _share(m, "issues_precision"), _share(m, "issues_recall"),
-                               _share(m, "precision_at_10"), _share(m, "recall_at_50")])
-    lines += [f"Synthetic regions ({events} events, seed 21), reversals from the analyst's labels (all splits):", "",
-              markdown_table(["region", "stations tested", "planted reversed (with picks)", "planted, testable",
-                              "found", "precision", "recall", "recall (testable)", "median Kagan before -> after"],
-                             rows), "",
-              "Label issues on the test split (cleanlab on out-of-sample probabilities, the reversal audit's votes):",
+                               _share(m, "precision_at_errors"), _share(m, "precision_at_10"),
+                               _share(m, "recall_at_50")])
+    high_rows = [_reversal_row(region, reversals(region, events, folder=f"{region}-rate{high_rate:g}",
+                                                 rate=high_rate)[0]) for region in regions]
+    lines += [f"Synthetic regions ({events} events, seed 21), reversals from the analyst's labels (all splits), "
+              "at each region's own reversal rate:", "", markdown_table(REVERSAL_COLUMNS, rows), "",
+              f"The same regions with {high_rate:.0%} of the stations reversed (`data synth --reversed-station-rate "
+              f"{high_rate:g}`):", "", markdown_table(REVERSAL_COLUMNS, high_rows), "",
+              "Label issues on the test split (cleanlab on out-of-sample probabilities, the reversal audit's votes; "
+              "precision@k at k = the number of planted errors):",
               "", markdown_table(["region", "model", "traces", "planted errors", "flagged", "precision", "recall",
-                                  "precision@10", "recall@50"], label_rows)]
+                                  "precision@k", "precision@10", "recall@50"], label_rows)]
     again = retrained(regions[0])
     fmt = lambda d: f"{d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"  # noqa: E731
     lines += ["", f"Retrained on the relabelled store ({regions[0]}): the train split audited by first-motion "
@@ -183,12 +219,20 @@ def run(events: int = 100, regions: tuple[str, ...] = ("pnw", "scsn")) -> str:
               markdown_table(["test labels", "macro-F1 relabelled - original [95 % paired event bootstrap]"],
                              [["as given", fmt(again["against_labels"])],
                               [f"right ones only ({again['n_right']})", fmt(again["against_right_labels"])]])]
+    if speed_events:
+        r, seconds, _ = reversals("scsn", speed_events, folder=f"scsn-{speed_events}")
+        lines += ["", f"Speed: `attpd audit reversals` on a {speed_events}-event SCSN region ({int(r['polarities'])} "
+                  f"picks, {int(r['stations'])} stations, leave-one-station-out): {seconds / 60:.1f} min "
+                  "(target <= 5 min)."]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100)
-    parser.add_argument("--regions", default="pnw,scsn")
+    parser.add_argument("--regions", default="ins,hinet,scsn,pnw")
+    parser.add_argument("--high-rate", type=float, default=0.05)
+    parser.add_argument("--speed-events", type=int, default=400, help="0: no speed row")
     options = parser.parse_args()
-    print(run(options.events, tuple(options.regions.split(","))))
+    print(run(options.events, tuple(options.regions.split(",")), high_rate=options.high_rate,
+              speed_events=options.speed_events))

@@ -141,3 +141,35 @@ def test_bootstrap_resamples_events_not_traces():
     assert lo < 0.5 < hi
     assert hi - lo > 4 * (t_hi - t_lo)
     assert 0.3 < hi - lo < 0.55  # an event binomial: 2 x 1.96 x sqrt(0.25 / 20) = 0.44
+
+
+def test_one_bootstrap_engine_for_medians_and_strata():
+    """Issue 22, item 5: the closure's median interval and sim-to-real's class-stratified interval use the engine
+    of the event bootstrap. A median interval is the percentile of the medians of exactly the resamples that
+    engine draws (checked by brute force), and a stratified draw keeps each stratum's size."""
+    values = np.random.default_rng(3).normal(size=23)
+    counts = M.resample_counts(len(values), 300, seed=5)
+    medians = [np.median(np.repeat(values, c.astype(int))) for c in counts]
+    np.testing.assert_allclose(M.median_interval(values, n_boot=300, seed=5), np.percentile(medians, [2.5, 97.5]))
+    strata = np.r_[np.zeros(17), np.ones(12)]
+    drawn = M.resample_counts(len(strata), 200, seed=1, strata=strata)
+    assert (drawn[:, :17].sum(axis=1) == 17).all() and (drawn[:, 17:].sum(axis=1) == 12).all()
+    assert len({tuple(row) for row in drawn}) > 150  # replicates differ
+
+
+def test_sim_to_real_balanced_accuracy_resamples_within_each_class():
+    """"Always up" scores a balanced accuracy of exactly 0.5 in every class-stratified replicate (an unstratified
+    resample would move it), and the point figures are the confusion matrix's."""
+    from attpd_bench.sim_to_real import score
+
+    labels = np.r_[np.zeros(17), np.ones(12), np.full(4, 2)].astype(int)
+    always_up = score(labels, np.zeros_like(labels))
+    assert always_up["balanced_accuracy"] == 0.5 and always_up["balanced_accuracy_ci"] == (0.5, 0.5)
+    assert always_up["accuracy"] == pytest.approx(17 / 29) and always_up["coverage"] == 1.0
+    predicted = labels.copy()
+    predicted[:3], predicted[20] = 1, 2  # three ups called down, one down not called
+    scored = score(labels, predicted)
+    assert scored["balanced_accuracy"] == pytest.approx((14 / 17 + 11 / 12) / 2)
+    assert scored["sign_accuracy"] == pytest.approx(25 / 28) and scored["coverage"] == pytest.approx(28 / 29)
+    low, high = scored["balanced_accuracy_ci"]
+    assert low < scored["balanced_accuracy"] < high

@@ -25,7 +25,7 @@ from attpd_bench.focal.polarities import label_weights, model_weights, polarity_
 from attpd_bench.focal import sites
 from attpd_bench.focal.truth import aligned_truth, find_truth
 from attpd_bench.data.store import MANIFEST_FILE, SPLITS, PolarityStore
-from attpd_bench import outputs
+from attpd_bench import metrics as M, outputs
 from attpd_bench.errors import ConfigError, DataError
 from attpd_bench.focal.mechanism import kagan_angle
 from attpd_bench.focal.quakeml import read_reference, write_mechanisms
@@ -258,15 +258,11 @@ MIN_EVENTS_FOR_INTERVAL = 10  # below it a bootstrap of the median says nothing:
 
 def median_interval(values: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
                     level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of the median, resampling the values (one per event) with replacement; NaN for
-    fewer than ``MIN_EVENTS_FOR_INTERVAL`` values (two values would give an interval of the two)."""
-    values = np.asarray(values, dtype=np.float64)
+    """:func:`metrics.median_interval` (events resampled), NaN for fewer than ``MIN_EVENTS_FOR_INTERVAL`` values
+    (two values would give an interval of the two)."""
     if len(values) < MIN_EVENTS_FOR_INTERVAL:
         return math.nan, math.nan
-    draws = np.random.default_rng(seed).integers(0, len(values), size=(n_boot, len(values)))
-    medians = np.median(values[draws], axis=1)
-    return (float(np.percentile(medians, (1 - level) / 2 * 100)),
-            float(np.percentile(medians, (1 + level) / 2 * 100)))
+    return M.median_interval(values, n_boot=n_boot, seed=seed, level=level)
 
 
 def paired(table_a: pd.DataFrame, table_b: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict:
