@@ -68,10 +68,13 @@ class DemoSize:
 
 
 # events per region: the generator picks large events at up to 3x more stations and samples magnitudes at
-# b = 0.5 (synth.MAGNITUDE_B_VALUE), ~55 traces per event, so 40 events give the ~2,200 traces per region that
-# the demo's time budget was measured on
-SIZES = {"quick": DemoSize(n_events=16, trials=2, epochs=3, patience=1, batch_size=32, n_boot=300),
-         "default": DemoSize(n_events=40, trials=3, epochs=5, patience=2, batch_size=32, n_boot=1000)}
+# b = 0.5 (synth.MAGNITUDE_B_VALUE), 30-55 traces per event, so 60 events give 1,900-3,100 traces per region and a
+# dev and a test split of 6 events each (15 test events for SCSN). Measured on a 2-core AMD EPYC (2026-12-06):
+# 40 events took 9.4 min and left dev splits of 4 events, whose macro-F1 swung by +-0.3 from epoch to epoch; 60
+# events took 11.4 min (the budget is 15). The quick demo: 24 events, 3.4 min (at 16, 2.9 min, four of its eight
+# models failed the promotion gate; at 24, three; the budget is 5)
+SIZES = {"quick": DemoSize(n_events=24, trials=2, epochs=3, patience=1, batch_size=32, n_boot=300),
+         "default": DemoSize(n_events=60, trials=3, epochs=5, patience=2, batch_size=32, n_boot=1000)}
 
 
 @dataclass
