@@ -298,7 +298,7 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
     from attpd_bench.evaluate import load_model
     from attpd_bench.focal.truth import aligned_truth, find_truth
     from attpd_bench.pipeline import predict_probabilities
-    from attpd_bench.registry import training_store_fingerprint
+    from attpd_bench.registry import training_run_tags
 
     out = check_out(out, overwrite=overwrite)
     opened = PolarityStore(store)
@@ -310,7 +310,13 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
     if relabel is not None and Path(relabel).exists():
         raise DataError(f"{relabel}: --relabel exists; the relabelled copy goes to a new folder")
     provenance = provenance or {"model_uri": model_uri}
-    if training_store_fingerprint(provenance) == opened.fingerprint and split in ("train", "all"):
+    trained = training_run_tags(provenance)
+    if trained.get("dataset") not in (None, opened.dataset):
+        raise ConfigError(f"{model_uri} was trained on the {trained['dataset']} data set and {opened.path} holds "
+                          f"{opened.dataset}: confident learning reads its probabilities as calibrated on this "
+                          f"network's labels; use a model of {opened.dataset} that did not train on --split {split}, "
+                          f"or first-motion")
+    if trained.get("store_fingerprint") == opened.fingerprint and split in ("train", "all"):
         raise ConfigError(f"{model_uri} was trained on {opened.path}'s train split: its probabilities there are "
                           f"not out-of-sample; audit --split dev or test, or use a model that never saw this store")
     votes = None

@@ -124,19 +124,20 @@ def resolve(model_uri: str) -> dict[str, str]:
             "registered_model": name, "model_version": str(version.version), "model_run_id": version.run_id or ""}
 
 
-def training_store_fingerprint(provenance: dict) -> str | None:
-    """The fingerprint of the store the model of ``provenance`` (:func:`resolve`) was trained on, where its run
-    says (a registered model's run, or a ``runs:/RUN/...`` URI); None for a file or the untrained baseline."""
+def training_run_tags(provenance: dict) -> dict[str, str]:
+    """The tags of the run that trained the model of ``provenance`` (:func:`resolve`: a registered model's run, or
+    a ``runs:/RUN/...`` URI), among them ``dataset`` and ``store_fingerprint``; empty for a file, the untrained
+    baseline or a run this tracking store does not hold."""
     run_id = provenance.get("model_run_id")
     uri = provenance.get("model_uri", "")
     if not run_id and uri.startswith("runs:/"):
         run_id = uri[len("runs:/"):].split("/")[0]
     if not run_id:
-        return None
+        return {}
     try:
-        return MlflowClient().get_run(run_id).data.tags.get("store_fingerprint")
+        return dict(MlflowClient().get_run(run_id).data.tags)
     except MlflowException:
-        return None
+        return {}
 
 
 def alias_version(name: str, alias: str):

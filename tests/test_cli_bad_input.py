@@ -33,6 +33,7 @@ def bench(stores, raw_regions, tmp_path_factory):
     (root / "thesis" / "thesis.txt").write_text("four years of work")
     (root / "notes.csv").write_text("my,own\n1,2\n")
     (root / "bad_control.txt").write_text("$input_format\nhash2\n$fpfile\nnowhere.phase\n")
+    shutil.copytree(stores[("scsn", "native")].path, root / "scsn-store")  # another data set than the champion's
     shutil.copytree(root / "store", root / "nostations")  # a store whose traces name no station
     meta = pd.read_csv(root / "nostations" / "metadata.csv")
     meta["station_code"] = ""
@@ -72,7 +73,7 @@ def bench(stores, raw_regions, tmp_path_factory):
         patch.chdir(root)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         tracking.configure(None)
-        with tracking.run("attpd/pnw", "champion", {"kind": "training", "model": "pd",
+        with tracking.run("attpd/pnw", "champion", {"kind": "training", "model": "pd", "dataset": "pnw",
                                                      "store_fingerprint": stores[("pnw", "native")].fingerprint}) as log:
             example = np.zeros((2, 400, 1), dtype=np.float32)
             tracking.log_keras_model(build_model("pd"), example, CUSTOM_OBJECTS)
@@ -177,6 +178,9 @@ CASES = [
     ("labels audit of the split the model trained on", ["audit", "labels", "--store", S, "--model-uri",
                                                         f"models:/{NAME}@champion", "--split", "train", "--out", "a"],
      ["not out-of-sample", "--split dev or test"]),
+    ("labels audit with a model of another data set", ["audit", "labels", "--store", "scsn-store", "--model-uri",
+                                                       f"models:/{NAME}@champion", "--out", "a"],
+     ["trained on the pnw data set", "holds scsn", "first-motion"]),
     ("labels audit with an unknown relabel target", ["audit", "labels", "--store", S, "--model-uri", "first-motion",
                                                      "--out", "a", "--relabel-to", "flip"], ["--relabel-to", "flip"]),
     ("labels audit relabelling over a user's folder", ["audit", "labels", "--store", S, "--model-uri",
