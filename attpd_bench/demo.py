@@ -301,14 +301,7 @@ def mechanisms_markdown(mechanisms: dict) -> str:
     table = closure.markdown_rows(mechanisms["table"]).drop(columns=["SKHASH s"]).set_index("region")
     lines = [table.to_markdown(), "",
              "PD minus Ross, paired by event (negative: PD's mechanisms are closer to the truth):", ""]
-    for region, v in mechanisms["versus"].items():
-        if v is None or v["n_paired"] == 0:
-            lines.append(f"- {region}: no event with a mechanism from both")
-            continue
-        interval = (f"[{v['low_deg']:+.1f}, {v['high_deg']:+.1f}]" if np.isfinite(v["low_deg"]) else
-                    "(too few events for an interval)")
-        lines.append(f"- {region}: {v['median_difference_deg']:+.1f} deg {interval} on {v['n_paired']} events; PD "
-                     f"closer on {v['a_closer']}, Ross on {v['b_closer']}")
+    lines += [f"- {region}: {closure.paired_text(v)}" for region, v in mechanisms["versus"].items()]
     return "\n".join(lines)
 
 

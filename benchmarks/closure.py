@@ -56,11 +56,8 @@ def run(quick: bool = False, demo_workdir: Path | None = None) -> str:
             misses.append(f"{region} true signs")
         if not analyst["median Kagan (deg)"] <= 25:
             misses.append(f"{region} analyst labels")
-        if versus is not None and versus["n_paired"]:
-            versus_lines.append(
-                f"- {region}: PD - Ross {versus['median_difference_deg']:+.1f} deg [{versus['low_deg']:+.1f}, "
-                f"{versus['high_deg']:+.1f}] on {versus['n_paired']} events with a mechanism from both; PD "
-                f"closer on {versus['a_closer']}, Ross on {versus['b_closer']} ({minutes:.1f} min for the region)")
+        versus_lines.append(f"- {region}: PD - Ross {closure.paired_text(versus)} ({minutes:.1f} min for the "
+                            f"region)")
     headers = ["region", "events scored", "polarities", "events >= 8 pol.", "mechanisms", "fraction",
                "quality A/B/C/D", "SKHASH s", "median Kagan on shared events (deg)", "median Kagan, own events (deg) "
                "[95 %]"]

@@ -278,6 +278,17 @@ def paired(table_a: pd.DataFrame, table_b: pd.DataFrame, *, n_boot: int = 1000, 
             "b_closer": int((difference > 0).sum())}
 
 
+def paired_text(versus: dict | None, *, a: str = "PD", b: str = "Ross") -> str:
+    """:func:`paired`'s result in words: the median difference, its interval (none below
+    ``MIN_EVENTS_FOR_INTERVAL`` events) and who came closer how often."""
+    if versus is None or versus["n_paired"] == 0:
+        return "no event with a mechanism from both"
+    interval = (f"[{versus['low_deg']:+.1f}, {versus['high_deg']:+.1f}]" if np.isfinite(versus["low_deg"])
+                else "(too few events for an interval)")
+    return (f"{versus['median_difference_deg']:+.1f} deg {interval} on {versus['n_paired']} events with a mechanism "
+            f"from both; {a} closer on {versus['a_closer']}, {b} on {versus['b_closer']}")
+
+
 def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> tuple[Closure, str]:
     """:func:`compute` recorded as a run in ``attpd/mechanisms/<dataset>``: the summary as metrics, the
     per-event table, SKHASH's input set, true-vs-recovered beachballs and the Kagan histogram."""
