@@ -54,7 +54,6 @@ def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0) -> dict:
     y, p = labels[labelled].astype(np.int64), predicted[labelled].astype(np.int64)
     per_trace = np.zeros((len(y), N_CLASSES * N_CLASSES))
     per_trace[np.arange(len(y)), y * N_CLASSES + p] = 1
-    point = per_trace.sum(axis=0).reshape(N_CLASSES, N_CLASSES)
     replicates = (M.resample_counts(len(y), N_BOOT, seed, strata=y) @ per_trace).reshape(-1, N_CLASSES, N_CLASSES)
 
     def figures(cm: np.ndarray) -> dict:
@@ -67,7 +66,7 @@ def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0) -> dict:
                 "coverage": values["sign_coverage"], "sign_accuracy": values["sign_accuracy"]}
 
     result = {"n": int(len(y)), "n_up": int(np.sum(y == UP)), "n_down": int(np.sum(y == DOWN)),
-              **{k: float(v) for k, v in figures(point).items()}}
+              **{k: float(v) for k, v in figures(M.confusion(y, p)).items()}}
     draws = figures(replicates)
     for key in ("accuracy", "balanced_accuracy"):
         result[f"{key}_ci"] = (float(np.nanpercentile(draws[key], 2.5)), float(np.nanpercentile(draws[key], 97.5)))
