@@ -50,7 +50,7 @@ def metrics_from_confusion(cm: np.ndarray) -> dict[str, np.ndarray]:
     sign_right = cm[..., 0, 0] + cm[..., 1, 1]
     sign_decided = cm[..., :2, :2].sum(axis=(-2, -1))
     out = {"accuracy": _div(tp.sum(axis=-1), total),
-           "macro_f1": _nanmean_last(f1),
+           "macro_f1": nanmean_last(f1),
            "sign_accuracy": _div(sign_right, sign_decided),
            "sign_coverage": _div(sign_decided, cm[..., :2, :].sum(axis=(-2, -1)))}
     for k, name in enumerate(CLASS_NAMES):
@@ -68,7 +68,8 @@ def metrics_from_confusion(cm: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _nanmean_last(a: np.ndarray) -> np.ndarray:
+def nanmean_last(a: np.ndarray) -> np.ndarray:
+    """Mean over the last axis of the values that are defined; NaN where none is."""
     valid = ~np.isnan(a)
     return _div(np.where(valid, a, 0).sum(axis=-1), valid.sum(axis=-1))
 

@@ -58,10 +58,8 @@ def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0) -> dict:
 
     def figures(cm: np.ndarray) -> dict:
         values = M.metrics_from_confusion(cm)
-        recalls = np.stack([values["recall_up"], values["recall_down"]], axis=-1)
-        present = ~np.isnan(recalls)  # the mean of up and down recall over the classes present
-        balanced = np.where(present.any(axis=-1), np.where(present, recalls, 0).sum(axis=-1)
-                            / np.maximum(present.sum(axis=-1), 1), np.nan)
+        # the mean of up and down recall over the classes present
+        balanced = M.nanmean_last(np.stack([values["recall_up"], values["recall_down"]], axis=-1))
         return {"accuracy": values["accuracy"], "balanced_accuracy": balanced,
                 "coverage": values["sign_coverage"], "sign_accuracy": values["sign_accuracy"]}
 

@@ -4,6 +4,7 @@ per-event table, the MLflow record and the true-sign closure target."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 
 import numpy as np
@@ -106,6 +107,13 @@ def test_median_interval_resamples_events():
     assert paired["n_paired"] == 3 and paired["a_closer"] == 2 and paired["b_closer"] == 1
     assert paired["median_difference_deg"] == pytest.approx(-5.0)
     assert np.isnan(paired["low_deg"]) and np.isnan(paired["high_deg"])  # 3 events: no interval
+    assert closure.paired_text(paired) == ("-5.0 deg (too few events for an interval) on 3 events with a "
+                                           "mechanism from both; PD closer on 2, Ross on 1")
+    many = closure.paired(pd.concat([a.assign(event_id=a["event_id"] + str(k)) for k in range(5)]),
+                          pd.concat([b.assign(event_id=b["event_id"] + str(k)) for k in range(5)]), n_boot=200)
+    assert closure.paired_text(many).startswith("-5.0 deg [-5.0, ") and "on 15 events" in closure.paired_text(many)
+    assert closure.paired_text(None) == closure.paired_text({**paired, "n_paired": 0}) == \
+        "no event with a mechanism from both"
 
 
 def test_no_interval_from_a_handful_of_events():
@@ -119,6 +127,15 @@ def test_no_interval_from_a_handful_of_events():
                         "quality A/B/C/D": ["1/1/0/0"], "SKHASH s": [1.0]})
     shown = closure.markdown_rows(row)["median Kagan, own events (deg) [95 %]"].iloc[0]
     assert shown == "21.5 (on 2 events: too few for an interval)"
+
+
+def test_a_region_without_eligible_events_shows_none_not_nan():
+    """A source whose events were all skipped has no mechanism fraction: the table says "none", not "nan"."""
+    row = pd.DataFrame({"region": ["pnw"], "polarities": ["pd"], "events": [0], "mechanisms": [0],
+                        "mechanism fraction": [math.nan], "median Kagan (deg)": [math.nan],
+                        "95 % interval": [(math.nan, math.nan)], "quality A/B/C/D": ["0/0/0/0"], "SKHASH s": [1.0]})
+    shown = closure.markdown_rows(row).iloc[0]
+    assert shown["mechanism fraction"] == "none" and shown["median Kagan, own events (deg) [95 %]"] == "none"
 
 
 # ------------------------------------------------------------------------------------------ end to end

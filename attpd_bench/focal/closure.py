@@ -377,7 +377,7 @@ def markdown_rows(table: pd.DataFrame) -> pd.DataFrame:
         "none" if not np.isfinite(m) else f"{m:.1f} [{lo:.1f}, {hi:.1f}]" if np.isfinite(lo) else
         f"{m:.1f} (on {n} events: too few for an interval)"
         for m, (lo, hi), n in zip(shown["median Kagan (deg)"], shown["95 % interval"], shown["mechanisms"])]
-    shown["mechanism fraction"] = shown["mechanism fraction"].map(lambda v: f"{v:.2f}")
+    shown["mechanism fraction"] = shown["mechanism fraction"].map(lambda v: f"{v:.2f}" if np.isfinite(v) else "none")
     if "median Kagan on shared events (deg)" in shown:
         shown["median Kagan on shared events (deg)"] = [
             "none" if not np.isfinite(v) else f"{v:.1f} (n={n})"
