@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import socket
 import subprocess
@@ -90,7 +91,7 @@ def tiny_demo(tmp_path_factory):
                                regions=REGIONS)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{elsewhere}")
-        summary = run_demo(root / "work", quick=True, size=size)
+        summary = run_demo(root / "work", quick=True, size=size, jobs=2)  # `attpd demo`'s default
     work = root / "work"
     tracking.configure(f"sqlite:///{work / 'mlflow.db'}")
     return {"work": work, "summary": summary, "elsewhere": elsewhere}
@@ -111,6 +112,7 @@ def test_demo_records_the_users_day_in_its_own_workdir(tiny_demo, monkeypatch):
     tracking.configure(f"sqlite:///{work / 'mlflow.db'}")
     client = MlflowClient()
     regions = REGIONS
+    workers = set()
     names = {e.name for e in client.search_experiments()}
     assert {f"attpd/{r}" for r in regions} | {f"attpd/tune/{r}" for r in regions} | {"attpd/transfer"} <= names
     for region in regions:
@@ -134,6 +136,9 @@ def test_demo_records_the_users_day_in_its_own_workdir(tiny_demo, monkeypatch):
                 assert "majority-class baseline" in first.reason
             study = optuna.load_study(study_name=f"{region}-{model}", storage=open_storage(None))
             assert len(study.trials) == 1 and study.trials[0].user_attrs["origin"] == "untuned defaults"
+            workers.add(study.trials[0].user_attrs["worker"].rsplit(":", 1)[1])
+    # --jobs 2: the studies ran side by side in two processes of their own, not in the demo's
+    assert len(workers) == 2 and str(os.getpid()) not in workers
     transfer = tracking.search_runs("attpd/transfer")
     parent = [r for r in transfer if "mlflow.parentRunId" not in r.data.tags]
     assert len(parent) == 1 and len(transfer) == 1 + 3 * len(regions)  # PD, Ross and the first-motion baseline

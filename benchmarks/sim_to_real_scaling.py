@@ -1,0 +1,75 @@
+"""Sim-to-real against training size: is the real-data figure limited by the generator or by the demo's size?
+
+For each region and number of synthetic events: the demo's synthetic region and store (the same generator, seeds
+and published subsampling as `attpd demo`), PD and Ross trained once each in the demo's untuned configuration
+(trial 0: the study file's values, batch 32, BatchNormalization momentum 0.9, early stopping on dev macro-F1)
+for the same epoch budget, and each scored on its own synthetic test split and on the 29 analyst-labelled real
+Kumamoto traces (:mod:`attpd_bench.sim_to_real`), with the first-motion baseline beside them. Nothing is tuned
+or selected here: every row is one fixed configuration trained once, so the real traces stay a check.
+
+Usage: python benchmarks/sim_to_real_scaling.py [--regions hinet] [--events 60 240 600] [--epochs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import WORK, markdown_table  # noqa: E402
+
+from attpd_bench import sim_to_real  # noqa: E402
+from attpd_bench.data.synth import REGIONS  # noqa: E402
+from attpd_bench.demo import MODELS, SIZES, synthetic_store  # noqa: E402
+from attpd_bench.evaluate import evaluate_model, load_model  # noqa: E402
+from attpd_bench.models.first_motion import FIRST_MOTION  # noqa: E402
+from attpd_bench.settings import TrainConfig  # noqa: E402
+from attpd_bench.train import fit  # noqa: E402
+from attpd_bench.tune import OBJECTIVES  # noqa: E402
+
+
+def untuned_config(model: str, *, epochs: int, seed: int) -> TrainConfig:
+    """The demo's trial 0 of ``model`` (the study files' training values and the models' defaults), at a fixed
+    epoch budget."""
+    size = SIZES["default"]
+    return TrainConfig(model=model, epochs=epochs, patience=max(size.patience, epochs // 3),
+                       batch_size=size.batch_size, seed=seed, monitor=OBJECTIVES["dev_macro_f1"][0],
+                       monitor_mode="max", hyperparameters={"bn_momentum": size.bn_momentum})
+
+
+def run(regions: list[str], events: list[int], epochs: int, seed: int = 0) -> str:
+    rows = []
+    baseline = sim_to_real.score_models({FIRST_MOTION: FIRST_MOTION}, seed=seed).iloc[0]
+    for region in regions:
+        for n_events in events:
+            folder = WORK / "sim_to_real_scaling" / f"{region}-{n_events}"
+            store = synthetic_store(region, n_events, folder / "raw", folder / "store",
+                                    region_seed=seed + REGIONS.index(region), split_seed=seed)
+            for model in MODELS:
+                started = time.perf_counter()
+                result = fit(store, untuned_config(model, epochs=epochs, seed=seed), label=f"{region}-{n_events}")
+                own = evaluate_model(result.model, store, "test", n_boot=200, seed=seed).report
+                real = sim_to_real.score_models({model: result.model}, seed=seed).iloc[0]
+                rows.append([region, n_events, len(store.rows("train")), model, result.epochs_run,
+                             f"{own['macro_f1']:.3f}",
+                             f"{real['balanced_accuracy']:.2f} [{real['balanced_accuracy_ci'][0]:.2f}, "
+                             f"{real['balanced_accuracy_ci'][1]:.2f}]",
+                             f"{real['coverage']:.2f}", f"{real['sign_accuracy']:.2f}",
+                             f"{(time.perf_counter() - started) / 60:.1f}"])
+                print(rows[-1], flush=True)
+    table = markdown_table(["region", "events", "train traces", "model", "epochs run", "own test macro-F1",
+                            "real: balanced accuracy [95 %]", "real: coverage", "real: sign accuracy (covered)",
+                            "train + score min"], rows)
+    return (table + f"\n\nFirst-motion baseline on the same real traces: balanced accuracy "
+            f"{baseline['balanced_accuracy']:.2f}, coverage {baseline['coverage']:.2f}.")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regions", nargs="+", default=["hinet"], choices=REGIONS)
+    parser.add_argument("--events", nargs="+", type=int, default=[60, 240, 600])
+    parser.add_argument("--epochs", type=int, default=10)
+    args = parser.parse_args()
+    print(run(args.regions, args.events, args.epochs))
