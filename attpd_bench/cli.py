@@ -784,8 +784,9 @@ def demo(
     epochs: Annotated[Optional[int], typer.Option(help="Override: epochs per training run.")] = None,
     tracking_uri: Annotated[Optional[str], typer.Option(help="MLflow tracking URI [the workdir's own mlflow.db; "
                                                              "MLFLOW_TRACKING_URI is not followed].")] = None,
-    jobs: Annotated[int, typer.Option(help="Studies run side by side, each in a process of one TensorFlow "
-                                           "thread (1: one after another in this process).")] = 2,
+    jobs: Annotated[Optional[int], typer.Option(help="Studies run side by side, each in a process of one "
+                                                     "TensorFlow thread [2]; 1: one after another in this "
+                                                     "process.")] = None,
 ):
     """The user's day on four synthetic regions: studies for PD and Ross, untuned and tuned runs promoted
     through the gate, transfer matrices, summary.md."""
@@ -794,7 +795,8 @@ def demo(
     size = SIZES["quick" if quick else "default"]
     size = dataclasses.replace(size, **{k: v for k, v in (("n_events", n_events), ("trials", trials),
                                                           ("epochs", epochs)) if v is not None})
-    run_demo(workdir, quick=quick, seed=seed, size=size, tracking_uri=tracking_uri, jobs=jobs)
+    run_demo(workdir, quick=quick, seed=seed, size=size, tracking_uri=tracking_uri,
+             **({} if jobs is None else {"jobs": jobs}))
 
 
 def main() -> None:  # console-script entry point

@@ -54,6 +54,8 @@ from attpd_bench.transfer import markdown_report, run_transfer
 MODELS = ("pd", "ross")
 SUMMARY_FILE = "summary.md"
 STUDIES = Path(__file__).resolve().parent.parent / "studies"  # the repository's study files
+DEFAULT_JOBS = 2  # studies side by side (see run_studies): a fixed number, so that a machine's core count does
+# not change the numbers
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ def tune_and_promote(region: str, model: str, store: PolarityStore, size: DemoSi
 
 
 def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSize | None = None,
-             tracking_uri: str | None = None, jobs: int = 1) -> dict:
+             tracking_uri: str | None = None, jobs: int = DEFAULT_JOBS) -> dict:
     """The whole demo in ``workdir``; ``jobs`` > 1 runs that many studies side by side (see :func:`run_studies`)."""
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")

@@ -228,6 +228,7 @@ CASES = [
     ("a study of zero epochs", ["tune", "--study", str(Path(__file__).resolve().parent.parent / "studies" /
                                                        "pnw.toml"), "--model", "pd", "--store", S, "--epochs", "0"],
      ["--epochs"]),
+    ("zero demo jobs", ["demo", "--jobs", "0", "--workdir", "new"], ["--jobs"]),
     ("transfer store without a name", ["transfer", "--store", S], [S, "NAME=PATH"]),
     ("import a non-HDF5 file", ["import-h5", "--file", "fake.h5", "--model", "pd", "--dataset", "pnw"],
      ["fake.h5"]),

@@ -91,7 +91,7 @@ def tiny_demo(tmp_path_factory):
                                regions=REGIONS)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{elsewhere}")
-        summary = run_demo(root / "work", quick=True, size=size, jobs=2)  # `attpd demo`'s default
+        summary = run_demo(root / "work", quick=True, size=size)  # two studies at a time, as `attpd demo`
     work = root / "work"
     tracking.configure(f"sqlite:///{work / 'mlflow.db'}")
     return {"work": work, "summary": summary, "elsewhere": elsewhere}
