@@ -75,7 +75,8 @@ class DemoSize:
 # dev and a test split of 6 events each (15 test events for SCSN). Measured on a 2-core AMD EPYC (2026-12-06):
 # 40 events took 9.4 min and left dev splits of 4 events, whose macro-F1 swung by +-0.3 from epoch to epoch; 60
 # events took 11.4 min (the budget is 15). The quick demo: 24 events, 3.4 min (at 16, 2.9 min, four of its eight
-# models failed the promotion gate; at 24, three; the budget is 5)
+# models failed the promotion gate; at 24, three; the budget is 5). On a machine 1.9x slower (2026-12-07), with the
+# studies two at a time: 18.7 and 5.7 min (both budgets missed there)
 SIZES = {"quick": DemoSize(n_events=24, trials=2, epochs=3, patience=1, batch_size=32, n_boot=300),
          "default": DemoSize(n_events=60, trials=3, epochs=5, patience=2, batch_size=32, n_boot=1000)}
 
@@ -400,6 +401,9 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
     out = transfer.summary.loc[list(MODELS)]
     best = out["macro_f1_out_of_domain"].idxmax()
     other = [m for m in MODELS if m != best][0]
+    best_mean, other_mean = (f"{out.loc[m, 'macro_f1_out_of_domain']:.3f}" for m in (best, other))
+    verdict = (f"Transfers best on average: **{best}**" if best_mean != other_mean else  # no winner by rounding
+               f"Transfers equally well on average: **{best}** and **{other}**")
     cells = transfer.difference[transfer.difference["source"] != transfer.difference["target"]]
     a, b = cells["model_a"].iloc[0], cells["model_b"].iloc[0]
     n_a, n_b = int((cells["ci_low"] > 0).sum()), int((cells["ci_high"] < 0).sum())
@@ -414,8 +418,7 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
         champions_table(outcomes, regions, summary["baseline"]).to_markdown(),
         "## Sim to real: the champions on real recordings",
         sim_to_real.markdown(summary["real"]),
-        f"Transfers best on average: **{best}** (mean out-of-domain macro-F1 "
-        f"{out.loc[best, 'macro_f1_out_of_domain']:.3f} vs {other} {out.loc[other, 'macro_f1_out_of_domain']:.3f}; "
+        f"{verdict} (mean out-of-domain macro-F1 {best_mean} vs {other} {other_mean}; "
         f"in-domain {out.loc[best, 'macro_f1_in_domain']:.3f} vs {out.loc[other, 'macro_f1_in_domain']:.3f}). "
         f"Cell by cell ({a} - {b} macro-F1, 95 % paired event-bootstrap interval), of the {len(cells)} "
         f"out-of-domain cells {n_a} favour {a}, {n_b} favour {b} and {len(cells) - n_a - n_b} are inconclusive.",

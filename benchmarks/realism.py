@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import WORK, markdown_table  # noqa: E402
@@ -24,7 +25,7 @@ from _common import WORK, markdown_table  # noqa: E402
 from attpd_bench import sim_to_real  # noqa: E402
 from attpd_bench.data.prepare import prepare_store  # noqa: E402
 from attpd_bench.data.preprocess import model_windows  # noqa: E402
-from attpd_bench.data.synth import write_region  # noqa: E402
+from attpd_bench.data.synth import TRUTH_FILE, write_region  # noqa: E402
 from attpd_bench.models.first_motion import FirstMotionPicker  # noqa: E402
 
 P = 200  # the P sample of a model window
@@ -63,7 +64,9 @@ def run(events: int = 150) -> str:
 
     sets = {"real (Kumamoto, Hi-net)": (real, real_labels), "synthetic Hi-net": (synthetic, synthetic_labels)}
     # like with like: the real set is one M4.4 event, the synthetic set mostly small events
-    large = store.metadata["source_magnitude"].to_numpy() >= LARGE_MAGNITUDE
+    # (the Hi-net layout carries no magnitude: the generator's truth table has it, by trace)
+    truth = pd.read_csv(raw / TRUTH_FILE, usecols=["source_trace_name", "magnitude"]).set_index("source_trace_name")
+    large = truth.loc[store.metadata["source_trace_name"], "magnitude"].to_numpy() >= LARGE_MAGNITUDE
     sets[f"synthetic Hi-net, M >= {LARGE_MAGNITUDE}"] = (synthetic[large], synthetic_labels[large])
     stats = {name: onset_statistics(w) for name, (w, _) in sets.items()}
     baseline = FirstMotionPicker()
