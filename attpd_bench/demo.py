@@ -146,9 +146,14 @@ def run_studies(stores: dict[str, PolarityStore], size: DemoSize, seed: int, *, 
                    key=lambda task: -len(stores[task[0]]) * (2 if task[1] == "pd" else 1))  # PD costs about 2 Ross
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_study_process, initargs=(str(Path.cwd()), tracking_uri)) as pool:
-        for done in [pool.submit(_study_trials, region, model, str(stores[region].path), size, seed)
-                     for region, model in tasks]:
-            done.result()  # a failed study stops the demo with its own error
+        futures = [pool.submit(_study_trials, region, model, str(stores[region].path), size, seed)
+                   for region, model in tasks]
+        try:
+            for future in futures:
+                future.result()  # a failed study stops the demo with its own error...
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # ...without waiting for the studies not yet started
+            raise
 
 
 def _study_process(workdir: str, tracking_uri: str) -> None:

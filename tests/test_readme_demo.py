@@ -266,3 +266,26 @@ def test_mlflow_ui_serves_the_demo(tiny_demo, monkeypatch):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+class _MissingStore:
+    """Just what run_studies reads of a store: its size and its path (here, nothing there)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_a_failed_study_stops_the_demo_with_its_own_error(tmp_path, monkeypatch):
+    """--jobs 2: a study that fails in its process stops the demo with that study's own error (the one line
+    naming the store that the CLI prints), not a broken pool or a traceback of the worker."""
+    from attpd_bench.demo import SIZES, run_studies
+    from attpd_bench.errors import DataError
+
+    monkeypatch.chdir(tmp_path)
+    stores = {"pnw": _MissingStore(tmp_path / "no-store"), "scsn": _MissingStore(tmp_path / "no-store-either")}
+    with pytest.raises(DataError, match="no-store"):
+        run_studies(stores, SIZES["quick"], 0, jobs=2, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert not (tmp_path / "optuna.journal").exists()  # no study was opened
