@@ -26,6 +26,7 @@ import prepare_speed  # noqa: E402
 import real_data  # noqa: E402
 import realism  # noqa: E402
 import scaling  # noqa: E402
+import sim_to_real_scaling  # noqa: E402
 import train_throughput  # noqa: E402
 import tune_pruning  # noqa: E402
 
@@ -63,6 +64,9 @@ def main(quick: bool) -> None:
          "`python benchmarks/closure.py`" + (" --quick" if quick else ""), lambda: closure.run(quick)),
         ("Realism: real Hi-net windows beside the generator's", "`python benchmarks/realism.py`",
          lambda: realism.run(60 if quick else 150)),
+        ("Sim to real against training size: is the real-data figure the generator's or the demo's size's?",
+         "`python benchmarks/sim_to_real_scaling.py --epochs 6 --events 60 240" + ("`" if quick else " 480`"),
+         lambda: sim_to_real_scaling.run(["hinet"], [60, 240] if quick else [60, 240, 480], epochs=6)),
         ("Real data: the demo's champions on real recordings, and predict's throughput from files",
          "`python benchmarks/real_data.py`" + (" --files 1000" if quick else ""),
          lambda: real_data.run(files=(1000,) if quick else (1000, 10000))),

@@ -7,7 +7,7 @@ for the same epoch budget, and each scored on its own synthetic test split and o
 Kumamoto traces (:mod:`attpd_bench.sim_to_real`), with the first-motion baseline beside them. Nothing is tuned
 or selected here: every row is one fixed configuration trained once, so the real traces stay a check.
 
-Usage: python benchmarks/sim_to_real_scaling.py [--regions hinet] [--events 60 240 600] [--epochs 10]
+Usage: python benchmarks/sim_to_real_scaling.py [--regions hinet] [--events 60 240 480] [--epochs 6]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from _common import WORK, markdown_table  # noqa: E402
 from attpd_bench import sim_to_real  # noqa: E402
 from attpd_bench.data.synth import REGIONS  # noqa: E402
 from attpd_bench.demo import MODELS, SIZES, synthetic_store  # noqa: E402
-from attpd_bench.evaluate import evaluate_model, load_model  # noqa: E402
+from attpd_bench.evaluate import evaluate_model  # noqa: E402
 from attpd_bench.models.first_motion import FIRST_MOTION  # noqa: E402
 from attpd_bench.settings import TrainConfig  # noqa: E402
 from attpd_bench.train import fit  # noqa: E402
@@ -69,7 +69,7 @@ def run(regions: list[str], events: list[int], epochs: int, seed: int = 0) -> st
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", nargs="+", default=["hinet"], choices=REGIONS)
-    parser.add_argument("--events", nargs="+", type=int, default=[60, 240, 600])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--events", nargs="+", type=int, default=[60, 240, 480])
+    parser.add_argument("--epochs", type=int, default=6)
     args = parser.parse_args()
     print(run(args.regions, args.events, args.epochs))
