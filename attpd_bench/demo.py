@@ -40,7 +40,7 @@ import pandas as pd
 from attpd_bench import registry, sim_to_real, tracking
 from attpd_bench.focal import closure
 from attpd_bench import tune as T
-from attpd_bench.console import console
+from attpd_bench.console import console, set_verbosity
 from attpd_bench.data.prepare import prepare_store
 from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.data.synth import PROFILES, REGIONS, SYNTH_MARKER, TRUTH_FILE, write_region
@@ -144,9 +144,12 @@ def run_studies(stores: dict[str, PolarityStore], size: DemoSize, seed: int, *, 
 
     tasks = sorted(((region, model) for region in stores for model in MODELS),
                    key=lambda task: -len(stores[task[0]]) * (2 if task[1] == "pd" else 1))  # PD costs about 2 Ross
+    # the initializer lives in a module without TensorFlow: it quiets TensorFlow's import (as in this process,
+    # ATTPD_VERBOSE inherited) before the first task's unpickling imports it
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_study_process, initargs=(str(Path.cwd()), tracking_uri)) as pool:
-        futures = [pool.submit(_study_trials, region, model, str(stores[region].path), size, seed)
+                             initializer=set_verbosity, initargs=(False,)) as pool:
+        futures = [pool.submit(_study_trials, region, model, str(stores[region].path), size, seed,
+                               workdir=str(Path.cwd()), tracking_uri=tracking_uri)
                    for region, model in tasks]
         try:
             for future in futures:
@@ -156,18 +159,16 @@ def run_studies(stores: dict[str, PolarityStore], size: DemoSize, seed: int, *, 
             raise
 
 
-def _study_process(workdir: str, tracking_uri: str) -> None:
-    from attpd_bench.console import set_verbosity
+def _study_trials(region: str, model: str, store_path: str, size: DemoSize, seed: int, *, workdir: str,
+                  tracking_uri: str) -> None:
+    """One study in a worker process of :func:`run_studies`."""
     from attpd_bench.train import use_one_thread
 
-    set_verbosity(False)  # as quiet as the parent (ATTPD_VERBOSE, inherited, keeps a verbose one verbose)
     use_one_thread()
+    store = PolarityStore(Path(store_path))
     os.chdir(workdir)  # the Optuna journal is the workdir's
-    tracking.configure(tracking_uri)
-
-
-def _study_trials(region: str, model: str, store_path: str, size: DemoSize, seed: int) -> None:
-    complete_study(region, model, PolarityStore(Path(store_path)), size, seed)
+    tracking.configure(tracking_uri)  # the database exists: run_demo made it before the studies
+    complete_study(region, model, store, size, seed)
 
 
 def complete_study(region: str, model: str, store: PolarityStore, size: DemoSize, seed: int):

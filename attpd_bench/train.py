@@ -46,10 +46,11 @@ def set_determinism(seed: int) -> None:
 
 
 def use_one_thread() -> None:
-    """One TensorFlow thread in this process (before its first operation): for processes that train side by
-    side on a small machine, each on a core of its own."""
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    """One TensorFlow thread in this process, for processes that train side by side on a small machine, each on
+    a core of its own. Before the process's first TensorFlow operation; later calls find it set and do nothing."""
+    if tf.config.threading.get_intra_op_parallelism_threads() != 1:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def _normalised(logs: dict) -> dict:

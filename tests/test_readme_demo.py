@@ -285,7 +285,8 @@ def test_a_failed_study_stops_the_demo_with_its_own_error(tmp_path, monkeypatch)
     from attpd_bench.errors import DataError
 
     monkeypatch.chdir(tmp_path)
+    uri = tracking.configure(f"sqlite:///{tmp_path / 'mlflow.db'}")  # as run_demo does before its studies
     stores = {"pnw": _MissingStore(tmp_path / "no-store"), "scsn": _MissingStore(tmp_path / "no-store-either")}
     with pytest.raises(DataError, match="no-store"):
-        run_studies(stores, SIZES["quick"], 0, jobs=2, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+        run_studies(stores, SIZES["quick"], 0, jobs=2, tracking_uri=uri)
     assert not (tmp_path / "optuna.journal").exists()  # no study was opened
