@@ -168,12 +168,11 @@ def _study_trials(region: str, model: str, store_path: str, size: DemoSize, seed
     store = PolarityStore(Path(store_path))
     os.chdir(workdir)  # the Optuna journal is the workdir's
     tracking.configure(tracking_uri)  # the database exists: run_demo made it before the studies
-    complete_study(region, model, store, size, seed)
+    complete_study(study_spec(region, size), model, store, size, seed)
 
 
-def complete_study(region: str, model: str, store: PolarityStore, size: DemoSize, seed: int):
-    """The region's study of ``model`` with the demo's number of trials (a rerun of the demo adds none)."""
-    spec = study_spec(region, size)
+def complete_study(spec: T.StudySpec, model: str, store: PolarityStore, size: DemoSize, seed: int):
+    """The demo's study (``spec``) of ``model`` with the demo's number of trials (a rerun adds none)."""
     remaining = size.trials - T.trials_so_far(spec, model)
     return T.optimize(spec, model, store, None, n_trials=max(remaining, 0), seed=seed)
 
@@ -182,7 +181,7 @@ def tune_and_promote(region: str, model: str, store: PolarityStore, size: DemoSi
     """Study -> trial 0's (untuned) model promoted through the gate -> the best trial's model promoted against
     it, unless the best trial is trial 0."""
     spec = study_spec(region, size)
-    study = complete_study(region, model, store, size, seed)
+    study = complete_study(spec, model, store, size, seed)
     T.summarise(study)
     console.print(f"study {study.study_name}: best dev macro-F1 {study.best_value:.3f} (trial "
                   f"{study.best_trial.number}) {study.best_params}", highlight=False)

@@ -13,6 +13,7 @@ Usage: python benchmarks/sim_to_real_scaling.py [--regions hinet] [--events 60 2
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -22,21 +23,18 @@ from _common import WORK, markdown_table  # noqa: E402
 
 from attpd_bench import sim_to_real  # noqa: E402
 from attpd_bench.data.synth import REGIONS  # noqa: E402
-from attpd_bench.demo import MODELS, SIZES, synthetic_store  # noqa: E402
+from attpd_bench import tune as T  # noqa: E402
+from attpd_bench.demo import MODELS, SIZES, study_spec, synthetic_store  # noqa: E402
 from attpd_bench.evaluate import evaluate_model  # noqa: E402
 from attpd_bench.models.first_motion import FIRST_MOTION  # noqa: E402
 from attpd_bench.settings import TrainConfig  # noqa: E402
 from attpd_bench.train import fit  # noqa: E402
-from attpd_bench.tune import OBJECTIVES  # noqa: E402
 
 
-def untuned_config(model: str, *, epochs: int, seed: int) -> TrainConfig:
-    """The demo's trial 0 of ``model`` (the study files' training values and the models' defaults), at a fixed
+def untuned_config(region: str, model: str, *, epochs: int, seed: int) -> TrainConfig:
+    """The default demo's trial 0 of ``model`` (its study file's values and the models' defaults), at a fixed
     epoch budget."""
-    size = SIZES["default"]
-    return TrainConfig(model=model, epochs=epochs, patience=max(size.patience, epochs // 3),
-                       batch_size=size.batch_size, seed=seed, monitor=OBJECTIVES["dev_macro_f1"][0],
-                       monitor_mode="max", hyperparameters={"bn_momentum": size.bn_momentum})
+    return dataclasses.replace(T.default_config(study_spec(region, SIZES["default"]), model, seed), epochs=epochs)
 
 
 def run(regions: list[str], events: list[int], epochs: int, seed: int = 0) -> str:
@@ -49,7 +47,7 @@ def run(regions: list[str], events: list[int], epochs: int, seed: int = 0) -> st
                                     region_seed=seed + REGIONS.index(region), split_seed=seed)
             for model in MODELS:
                 started = time.perf_counter()
-                result = fit(store, untuned_config(model, epochs=epochs, seed=seed), label=f"{region}-{n_events}")
+                result = fit(store, untuned_config(region, model, epochs=epochs, seed=seed), label=f"{region}-{n_events}")
                 own = evaluate_model(result.model, store, "test", n_boot=200, seed=seed).report
                 real = sim_to_real.score_models({model: result.model}, seed=seed).iloc[0]
                 rows.append([region, n_events, len(store.rows("train")), model, result.epochs_run,
