@@ -403,15 +403,6 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
     studies = pd.DataFrame([{"study": o.study, "best trial": o.best_trial, "best dev macro-F1": f"{o.best_value:.3f}",
                              "best parameters": ", ".join(f"{k}={_short(v)}" for k, v in o.best_params.items())}
                             for o in outcomes.values()]).set_index("study")
-    out = transfer.summary.loc[list(MODELS)]
-    best = out["macro_f1_out_of_domain"].idxmax()
-    other = [m for m in MODELS if m != best][0]
-    best_mean, other_mean = (f"{out.loc[m, 'macro_f1_out_of_domain']:.3f}" for m in (best, other))
-    verdict = (f"Transfers best on average: **{best}**" if best_mean != other_mean else  # no winner by rounding
-               f"Transfers equally well on average: **{best}** and **{other}**")
-    cells = transfer.difference[transfer.difference["source"] != transfer.difference["target"]]
-    a, b = cells["model_a"].iloc[0], cells["model_b"].iloc[0]
-    n_a, n_b = int((cells["ci_low"] > 0).sum()), int((cells["ci_high"] < 0).sum())
     parts = [
         f"# attpd demo summary (`{command}`)",
         f"{len(regions)} synthetic regions, {size.n_events} events each; per region and model an Optuna study "
@@ -423,16 +414,13 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
         champions_table(outcomes, regions, summary["baseline"]).to_markdown(),
         "## Sim to real: the champions on real recordings",
         sim_to_real.markdown(summary["real"]),
-        f"{verdict} (mean out-of-domain macro-F1 {best_mean} vs {other} {other_mean}; "
-        f"in-domain {out.loc[best, 'macro_f1_in_domain']:.3f} vs {out.loc[other, 'macro_f1_in_domain']:.3f}). "
-        f"Cell by cell ({a} - {b} macro-F1, 95 % paired event-bootstrap interval), of the {len(cells)} "
-        f"out-of-domain cells {n_a} favour {a}, {n_b} favour {b} and {len(cells) - n_a - n_b} are inconclusive.",
         "## Promotion decisions (on the dev split; gate: beat the majority-class baseline; then the paired rule "
         "against the champion; the champions' test scores above were not used to choose them)",
         decisions_table(outcomes).to_markdown(),
         "## Studies",
         studies.to_markdown(),
         "## Transfer of the champions' configurations",
+        transfer_verdict(transfer),
         markdown_report(transfer).strip(),
         "## Predictions of the champions (`attpd predict`, runs in attpd/predict)",
         summary["predictions"].to_markdown() if len(summary["predictions"]) else "no champion to predict with",
@@ -444,6 +432,24 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
         f"- browse the studies: `{summary['optuna_dashboard']}`",
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def transfer_verdict(transfer) -> str:
+    """Which model carries best to the other regions (mean out-of-domain macro-F1, no winner of a tie at the
+    printed precision), and the paired cell-by-cell count."""
+    out = transfer.summary.loc[list(MODELS)]
+    best = out["macro_f1_out_of_domain"].idxmax()
+    other = [m for m in MODELS if m != best][0]
+    best_mean, other_mean = (f"{out.loc[m, 'macro_f1_out_of_domain']:.3f}" for m in (best, other))
+    verdict = (f"Transfers best on average: **{best}**" if best_mean != other_mean else
+               f"Transfers equally well on average: **{best}** and **{other}**")
+    cells = transfer.difference[transfer.difference["source"] != transfer.difference["target"]]
+    a, b = cells["model_a"].iloc[0], cells["model_b"].iloc[0]
+    n_a, n_b = int((cells["ci_low"] > 0).sum()), int((cells["ci_high"] < 0).sum())
+    return (f"{verdict} (mean out-of-domain macro-F1 {best_mean} vs {other} {other_mean}; "
+            f"in-domain {out.loc[best, 'macro_f1_in_domain']:.3f} vs {out.loc[other, 'macro_f1_in_domain']:.3f}). "
+            f"Cell by cell ({a} - {b} macro-F1, 95 % paired event-bootstrap interval), of the {len(cells)} "
+            f"out-of-domain cells {n_a} favour {a}, {n_b} favour {b} and {len(cells) - n_a - n_b} are inconclusive.")
 
 
 def _short(value) -> str:

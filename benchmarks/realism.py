@@ -3,7 +3,8 @@
 Four figures, logged to MLflow (experiment attpd/realism) and written to benchmarks/_work/realism/, for the
 real windows, the synthetic ones, and the synthetic ones of M >= 4 events (the real set is one M4.4):
 a grid of example windows, their mean amplitude spectra, the distribution of the first motion's amplitude over
-the window's peak, and of the pre-P noise over the window's peak; and a table of those statistics' quartiles
+the window's peak, of the pre-P noise over the window's peak, and of the level just before P against the
+label's sign (the zero-phase band-pass's precursor); and a table of those statistics' quartiles
 with the first-motion baseline's balanced accuracy on each. Nothing here feeds back into the generator: it is a
 report of what is still unlike the Earth.
 
@@ -39,6 +40,15 @@ def onset_statistics(windows: np.ndarray) -> dict[str, np.ndarray]:
             "pre-P noise / peak": np.abs(windows[:, P - 100:P - 5]).max(axis=1)}
 
 
+def precursor_level(windows: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per up/down window: the mean level of the 0.1 s before P times the label's sign (+1 up, -1 down). The
+    store path's zero-phase band-pass spreads an onset backwards in time with the opposite sign (REFERENCE.md),
+    so a negative value is that precursor; its size grows with the low-frequency content of the first motion."""
+    signed = labels < 2
+    sign = np.where(labels[signed] == 0, 1.0, -1.0)
+    return windows[signed, P - 10:P].mean(axis=1) * sign
+
+
 def mean_spectrum(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     taper = np.hanning(windows.shape[1])
     spectrum = np.abs(np.fft.rfft(windows * taper, axis=1))
@@ -69,6 +79,7 @@ def run(events: int = 150) -> str:
     large = truth.loc[store.metadata["source_trace_name"], "magnitude"].to_numpy() >= LARGE_MAGNITUDE
     sets[f"synthetic Hi-net, M >= {LARGE_MAGNITUDE}"] = (synthetic[large], synthetic_labels[large])
     stats = {name: onset_statistics(w) for name, (w, _) in sets.items()}
+    precursors = {name: precursor_level(w, labels) for name, (w, labels) in sets.items()}
     baseline = FirstMotionPicker()
     scores = {name: sim_to_real.score(labels, baseline.predict(w[..., None]).argmax(axis=1))
               for name, (w, labels) in sets.items()}
@@ -88,13 +99,15 @@ def run(events: int = 150) -> str:
     fig.savefig(folder / "examples.png", dpi=120)
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.5))
     for name, (w, _) in sets.items():
         f, a = mean_spectrum(w)
         axes[0].loglog(f[1:], a[1:] / a[1:].max(), label=name)
         for ax, (key, values) in zip(axes[1:], stats[name].items()):
             ax.hist(values, bins=np.linspace(0, 1, 21), density=True, histtype="step", label=name)
             ax.set_xlabel(key)
+        axes[3].hist(precursors[name], bins=np.linspace(-0.15, 0.05, 21), density=True, histtype="step", label=name)
+    axes[3].set_xlabel("level in the 0.1 s before P x label sign")
     axes[0].set_xlabel("frequency (Hz)")
     axes[0].set_ylabel("mean amplitude spectrum (normalised)")
     axes[0].legend(fontsize=7)
@@ -107,10 +120,11 @@ def run(events: int = 150) -> str:
         quartiles = {k: np.percentile(v, [25, 50, 75]) for k, v in stats[name].items()}
         rows.append([name, len(sets[name][0]),
                      *(f"{q[1]:.2f} [{q[0]:.2f}-{q[2]:.2f}]" for q in quartiles.values()),
+                     "{1:.3f} [{0:.3f}, {2:.3f}]".format(*np.percentile(precursors[name], [25, 50, 75])),
                      f"{scores[name]['balanced_accuracy']:.2f} ({scores[name]['coverage']:.2f})"])
     _log(folder, rows)
     return markdown_table(["windows", "n", "first motion / peak, median [IQR]", "pre-P noise / peak, median [IQR]",
-                           "first-motion baseline: balanced accuracy (coverage) on U/D"], rows) + \
+                           "level before P x label sign, median [IQR] (U/D)", "first-motion baseline: balanced accuracy (coverage) on U/D"], rows) + \
         f"\n\nFigures: {folder / 'examples.png'}, {folder / 'distributions.png'} (and in MLflow, attpd/realism)."
 
 
