@@ -12,7 +12,7 @@ with training seeds 0..K-1 (initialisation and shuffling): how far the real-data
 model moves from seed alone, and in how many of the K runs it meets issue 18's target.
 
 Usage: python benchmarks/sim_to_real_scaling.py [--regions hinet] [--events 60 240 480] [--epochs 6]
-       [--train-seeds 1]
+       [--train-seeds 1] [--models pd ross]
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def untuned_config(region: str, model: str, *, epochs: int, seed: int) -> TrainC
 TARGET_BALANCED_ACCURACY, TARGET_COVERAGE = 0.90, 0.8  # issue 18's Hi-net target
 
 
-def run(regions: list[str], events: list[int], epochs: int, seed: int = 0, train_seeds: int = 1) -> str:
+def run(regions: list[str], events: list[int], epochs: int, seed: int = 0, train_seeds: int = 1,
+        models: tuple[str, ...] = MODELS) -> str:
     rows, spread = [], []
     baseline = sim_to_real.score_models({FIRST_MOTION: FIRST_MOTION}, seed=seed).iloc[0]
     for region in regions:
@@ -55,7 +56,7 @@ def run(regions: list[str], events: list[int], epochs: int, seed: int = 0, train
             folder = WORK / "sim_to_real_scaling" / f"{region}-{n_events}"
             store = synthetic_store(region, n_events, folder / "raw", folder / "store",
                                     region_seed=seed + REGIONS.index(region), split_seed=seed)
-            for model in MODELS:
+            for model in models:
                 figures = []
                 for train_seed in range(seed, seed + train_seeds):
                     started = time.perf_counter()
@@ -102,5 +103,6 @@ if __name__ == "__main__":
     parser.add_argument("--events", nargs="+", type=int, default=[60, 240, 480])
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--train-seeds", type=int, default=1)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     args = parser.parse_args()
-    print(run(args.regions, args.events, args.epochs, train_seeds=args.train_seeds))
+    print(run(args.regions, args.events, args.epochs, train_seeds=args.train_seeds, models=tuple(args.models)))
