@@ -5,7 +5,8 @@ and published subsampling as `attpd demo`), PD and Ross trained once each in the
 (trial 0: the study file's values, batch 32, BatchNormalization momentum 0.9, early stopping on dev macro-F1)
 for the same epoch budget, and each scored on its own synthetic test split and on the 29 analyst-labelled real
 Kumamoto traces (:mod:`attpd_bench.sim_to_real`), with the first-motion baseline beside them. Nothing is tuned
-or selected here: every row is one fixed configuration trained once, so the real traces stay a check.
+or selected here: every row is one fixed configuration trained once with one seed, so the real traces stay a
+check.
 
 ``--train-seeds K`` trains each configuration K times on the same data (the demo's region and split, seed 0)
 with training seeds 0..K-1 (initialisation and shuffling): how far the real-data figure of one demo-sized
