@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import WORK, markdown_table  # noqa: E402
 
 from attpd_bench import sim_to_real  # noqa: E402
+from attpd_bench.data.labels import DOWN, UP  # noqa: E402
 from attpd_bench.data.prepare import prepare_store  # noqa: E402
 from attpd_bench.data.preprocess import model_windows  # noqa: E402
 from attpd_bench.data.synth import TRUTH_FILE, write_region  # noqa: E402
@@ -44,8 +45,8 @@ def precursor_level(windows: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Per up/down window: the mean level of the 0.1 s before P times the label's sign (+1 up, -1 down). The
     store path's zero-phase band-pass spreads an onset backwards in time with the opposite sign (REFERENCE.md),
     so a negative value is that precursor; its size grows with the low-frequency content of the first motion."""
-    signed = labels < 2
-    sign = np.where(labels[signed] == 0, 1.0, -1.0)
+    signed = np.isin(labels, (UP, DOWN))
+    sign = np.where(labels[signed] == UP, 1.0, -1.0)
     return windows[signed, P - 10:P].mean(axis=1) * sign
 
 
@@ -124,7 +125,8 @@ def run(events: int = 150) -> str:
                      f"{scores[name]['balanced_accuracy']:.2f} ({scores[name]['coverage']:.2f})"])
     _log(folder, rows)
     return markdown_table(["windows", "n", "first motion / peak, median [IQR]", "pre-P noise / peak, median [IQR]",
-                           "level before P x label sign, median [IQR] (U/D)", "first-motion baseline: balanced accuracy (coverage) on U/D"], rows) + \
+                           "level before P x label sign, median [IQR] (U/D)",
+                           "first-motion baseline: balanced accuracy (coverage) on U/D"], rows) + \
         f"\n\nFigures: {folder / 'examples.png'}, {folder / 'distributions.png'} (and in MLflow, attpd/realism)."
 
 

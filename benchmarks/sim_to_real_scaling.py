@@ -80,10 +80,10 @@ def run(regions: list[str], events: list[int], epochs: int, seed: int = 0, train
     text = (table + f"\n\nFirst-motion baseline on the same real traces: balanced accuracy "
             f"{baseline['balanced_accuracy']:.2f}, coverage {baseline['coverage']:.2f}.")
     if train_seeds > 1:
-        text += "\n\n" + markdown_table(["region", "events", "model", "runs", "real balanced accuracy: min / median / max",
-                                          "real coverage: min / median / max",
-                                          f"runs at >= {TARGET_BALANCED_ACCURACY} with coverage >= {TARGET_COVERAGE}"],
-                                         spread)
+        text += "\n\n" + markdown_table(
+            ["region", "events", "model", "runs", "real balanced accuracy: min / median / max",
+             "real coverage: min / median / max",
+             f"runs at >= {TARGET_BALANCED_ACCURACY} with coverage >= {TARGET_COVERAGE}"], spread)
     return text
 
 
