@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from attpd_bench import outputs
+from attpd_bench.console import console
 from attpd_bench.errors import ConfigError, DataError
 from attpd_bench.focal import closure, reversals, skhash
 from attpd_bench.focal.mechanism import kagan_angle
@@ -286,22 +287,30 @@ def compare_mechanisms(mechanisms: dict[str, pd.DataFrame], reference: pd.DataFr
 ISSUES_TABLE = "label_issues.csv"
 
 
-def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
+def audited_split(split: str | None, cross_validate: int | None) -> str:
+    """``--split`` as given, else test (a trained model's held-out split) or, cross-validated, the whole store."""
+    return split or ("all" if cross_validate else "test")
+
+
+def audit_labels(store: Path, model_uri: str, out: Path, *, split: str | None = None,
+                 cross_validate: int | None = None, seed: int = 0,
                  reversal_audit: Path | None = None, relabel: Path | None = None, relabel_to: str = "suspected",
                  provenance: dict | None = None, batch_size: int = 1024,
                  overwrite: bool = False) -> tuple[pd.DataFrame, dict, str]:
     """The label audit of a store's split (see :mod:`label_issues`), logged as a run in ``attpd/audit/<dataset>``;
-    (ranked issues, summary, run id). ``reversal_audit``: a folder of ``attpd audit reversals`` on the same
-    store, whose ``evidence.csv`` gives the mechanisms' votes."""
+    (ranked issues, summary, run id). ``split``: test by default, all with ``cross_validate``.
+    ``cross_validate`` K: instead of the model's own probabilities, those of K retrainings of its run's
+    configuration on this store, each scoring the events it did not see (:mod:`cross_validation`, folds by
+    ``seed``). ``reversal_audit``: a folder of ``attpd audit reversals`` on the same store, whose
+    ``evidence.csv`` gives the mechanisms' votes."""
     from attpd_bench import label_issues, tracking
     from attpd_bench.data.store import SPLITS, PolarityStore, relabelled_copy
-    from attpd_bench.evaluate import load_model
     from attpd_bench.focal.truth import aligned_truth, find_truth
-    from attpd_bench.pipeline import predict_probabilities
-    from attpd_bench.registry import training_run_tags
+    from attpd_bench.registry import training_run_params, training_run_tags
 
     out = check_out(out, overwrite=overwrite)
     opened = PolarityStore(store)
+    split = audited_split(split, cross_validate)
     if split not in (*SPLITS, "all"):
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)} or all, got {split!r}")
     if relabel_to not in label_issues.RELABEL_TARGETS:
@@ -311,12 +320,18 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
         raise DataError(f"{relabel}: --relabel exists; the relabelled copy goes to a new folder")
     provenance = provenance or {"model_uri": model_uri}
     trained = training_run_tags(provenance)
-    if trained.get("dataset") not in (None, opened.dataset):
+    config = folds = None
+    if cross_validate is not None:
+        from attpd_bench.cross_validation import store_folds
+
+        config = _retrainable_config(training_run_params(provenance), model_uri)
+        folds = store_folds(opened, folds=cross_validate, seed=seed)
+    elif trained.get("dataset") not in (None, opened.dataset):
         raise ConfigError(f"{model_uri} was trained on the {trained['dataset']} data set and {opened.path} holds "
                           f"{opened.dataset}: confident learning reads its probabilities as calibrated on this "
                           f"network's labels; use a model of {opened.dataset} that did not train on --split {split}, "
                           f"or first-motion")
-    if trained.get("store_fingerprint") == opened.fingerprint and split in ("train", "all"):
+    elif trained.get("store_fingerprint") == opened.fingerprint and split in ("train", "all"):
         raise ConfigError(f"{model_uri} was trained on {opened.path}'s train split: its probabilities there are "
                           f"not out-of-sample; audit --split dev or test, or use a model that never saw this store")
     votes = None
@@ -328,7 +343,6 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
         evidence = pd.read_csv(evidence_path, dtype={"event_id": str, "sta_code": str})
         votes = evidence.set_index(["event_id", "sta_code"])["vote"]
         votes = votes[~votes.index.duplicated()]
-    model = load_model(model_uri)
     rows = opened.rows(None if split == "all" else split)
     meta = opened.metadata.iloc[rows].reset_index(drop=True)
     labels = meta["label"].to_numpy(np.int64)
@@ -340,12 +354,17 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
                       tags, active=False) as log:
         log.log_params({"store": str(opened.path), "model_uri": model_uri, "split": split,
                         "relabel_to": relabel_to if relabel else None, "method": "cleanlab find_label_issues "
-                        "(prune_by_noise_rate, ranked by self_confidence)"})
-        probabilities = predict_probabilities(model, opened, None if split == "all" else split,
-                                              tuple(model.input_shape[1:]), batch_size=batch_size)
+                        "(prune_by_noise_rate, ranked by self_confidence)", "cross_validate": cross_validate})
+        summary = {"traces": len(meta)}
+        if config is None:
+            probabilities = _model_probabilities(model_uri, opened, split, batch_size)
+        else:
+            probabilities, cv_summary = _cross_validated_probabilities(opened, config, folds, seed, log)
+            probabilities = probabilities[rows]
+            summary.update(cv_summary)
         issues = label_issues.find(meta, labels, probabilities, votes)
-        summary = {"traces": len(meta), "issues_flagged": len(issues),
-                   "issues_contradicted_by_mechanism": int(issues["mechanism_contradicts"].sum())}
+        summary.update({"issues_flagged": len(issues),
+                        "issues_contradicted_by_mechanism": int(issues["mechanism_contradicts"].sum())})
         truth_path = find_truth(opened.path)
         if truth_path is not None:
             truth = aligned_truth(meta, truth_path)
@@ -360,3 +379,43 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str = "test",
         log.log_metrics(summary)
         log.log_artifact(out / ISSUES_TABLE)
     return issues, summary, log.run_id
+
+
+def _retrainable_config(params: dict, model_uri: str):
+    """The training configuration ``--cross-validate`` retrains: the one logged by the run behind ``model_uri``."""
+    from attpd_bench.train import config_from_params
+
+    if "model" not in params:
+        raise ConfigError(f"--cross-validate retrains the configuration of the run that trained --model-uri; "
+                          f"{model_uri} names no training run in this tracking store (a file or first-motion has "
+                          f"none: give runs:/RUN/model or models:/NAME@ALIAS)")
+    return config_from_params(params)
+
+
+def _model_probabilities(model_uri: str, store, split: str, batch_size: int) -> np.ndarray:
+    from attpd_bench.evaluate import load_model
+    from attpd_bench.pipeline import predict_probabilities
+
+    model = load_model(model_uri)
+    return predict_probabilities(model, store, None if split == "all" else split, tuple(model.input_shape[1:]),
+                                 batch_size=batch_size)
+
+
+def _cross_validated_probabilities(store, config, splits: list, seed: int, log) -> tuple[np.ndarray, dict]:
+    """Out-of-fold probabilities of every trace of ``store`` over the folds ``splits``; each fold's held-out score
+    logged as it ends (``cv_held_out_macro_f1``, step = fold)."""
+    from attpd_bench.cross_validation import out_of_fold_probabilities
+
+    folds = len(splits)
+    log.log_params({"cv_train_config": config.digest(), "cv_seed": seed, "cv_model": config.model,
+                    "cv_epochs": config.epochs})
+
+    def logged(score: dict) -> None:
+        console.print(f"fold {score['fold'] + 1}/{folds}: trained on {score['n_train']} traces "
+                      f"({score['epochs_run']} epochs), held-out macro-F1 {score['held_out_macro_f1']:.3f} on "
+                      f"{score['n_held_out']}", highlight=False)
+        log.log_metrics({"cv_held_out_macro_f1": score["held_out_macro_f1"], "cv_epochs_run": score["epochs_run"]},
+                        step=score["fold"])
+
+    cv = out_of_fold_probabilities(store, config, splits, on_fold=logged)
+    return cv.probabilities, {"cv_folds": folds, "cv_macro_f1": cv.macro_f1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -701,10 +702,18 @@ def audit_reversals(
 def audit_labels(
     store: Annotated[Path, typer.Option(help="Canonical store whose labels to audit.")],
     model_uri: Annotated[str, typer.Option(help="A model that did not train on --split of this store "
-                                                "(models:/attpd-pd-pnw@champion on its dev or test split).")],
+                                                "(models:/attpd-pd-pnw@champion on its dev or test split); "
+                                                "with --cross-validate, the run whose configuration to "
+                                                "retrain.")],
     out: Annotated[Path, typer.Option(help="Folder for label_issues.csv (the ranked suspects).")],
-    split: Annotated[str, typer.Option(help="train, dev, test or all (train and all only for a model that never "
-                                            "saw this store).")] = "test",
+    split: Annotated[Optional[str], typer.Option(help="train, dev, test or all (train and all only for a model "
+                                                      "that never saw this store, or with --cross-validate) "
+                                                      "[default: test; with --cross-validate all].")] = None,
+    cross_validate: Annotated[Optional[int], typer.Option(help="K: retrain --model-uri's configuration K times, "
+                                                               "each on the events of K-1 folds, so every trace "
+                                                               "is scored by a model that never saw its "
+                                                               "event.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the --cross-validate folds.")] = 0,
     reversal_audit: Annotated[Optional[Path], typer.Option(help="Folder of `attpd audit reversals` on this "
                                                                 "store: the mechanisms' votes join the "
                                                                 "evidence.")] = None,
@@ -721,13 +730,16 @@ def audit_labels(
 
     check_polarity_source(model_uri)
     tracking.configure(tracking_uri)
-    with console.status("model probabilities -> confident learning"):
+    # the folds' trainings show their own progress; a status spinner would be a second live display
+    with console.status("model probabilities -> confident learning") if cross_validate is None else nullcontext():
         issues, summary, run_id = audit.audit_labels(store, model_uri, out, split=split,
+                                                     cross_validate=cross_validate, seed=seed,
                                                      reversal_audit=reversal_audit, relabel=relabel,
                                                      relabel_to=relabel_to, provenance=registry.resolve(model_uri),
                                                      overwrite=overwrite)
     table = Table("rank", "trace", "station", "label", "suspected", "p(label)", "mechanism vote",
-                  title=f"most suspect labels of {store} ({split}): {len(issues)} flagged")
+                  title=f"most suspect labels of {store} ({audit.audited_split(split, cross_validate)}): "
+                        f"{len(issues)} flagged")
     for _, row in issues.head(15).iterrows():
         table.add_row(str(row["rank"]), str(row["source_trace_name"]), row["sta_code"], row["label"],
                       row["suspected_label"], f"{row['p_label']:.3f}",

@@ -128,16 +128,28 @@ def training_run_tags(provenance: dict) -> dict[str, str]:
     """The tags of the run that trained the model of ``provenance`` (:func:`resolve`: a registered model's run, or
     a ``runs:/RUN/...`` URI), among them ``dataset`` and ``store_fingerprint``; empty for a file, the untrained
     baseline or a run this tracking store does not hold."""
+    run = _training_run(provenance)
+    return {} if run is None else dict(run.data.tags)
+
+
+def training_run_params(provenance: dict) -> dict[str, str]:
+    """The parameters of the run that trained the model of ``provenance`` (its configuration among them, see
+    :func:`train.config_from_params`); empty where :func:`training_run_tags` is."""
+    run = _training_run(provenance)
+    return {} if run is None else dict(run.data.params)
+
+
+def _training_run(provenance: dict):
     run_id = provenance.get("model_run_id")
     uri = provenance.get("model_uri", "")
     if not run_id and uri.startswith("runs:/"):
         run_id = uri[len("runs:/"):].split("/")[0]
     if not run_id:
-        return {}
+        return None
     try:
-        return dict(MlflowClient().get_run(run_id).data.tags)
+        return MlflowClient().get_run(run_id)
     except MlflowException:
-        return {}
+        return None
 
 
 def alias_version(name: str, alias: str):

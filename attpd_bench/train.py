@@ -6,6 +6,8 @@ everything DESIGN.md lists (params, tags, per-epoch curves, the store as input, 
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -19,7 +21,7 @@ from attpd_bench import plots, tracking
 from attpd_bench.console import console
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import ConfigError
-from attpd_bench.models import CUSTOM_OBJECTS, build_model, model_spec
+from attpd_bench.models import CUSTOM_OBJECTS, build_model, model_defaults, model_spec
 from attpd_bench.pipeline import evaluation_dataset, predict_probabilities, training_dataset
 from attpd_bench.settings import DEV_EPOCH_METRICS, PipelineConfig, TrainConfig
 
@@ -241,3 +243,37 @@ def find_finished_run(store: PolarityStore, config: TrainConfig):
         if found is not None:
             return found
     return None
+
+
+def config_from_params(params: dict) -> TrainConfig:
+    """The configuration a training run logged (:meth:`TrainConfig.params`, read back from MLflow as strings,
+    beside the run's other parameters such as ``store`` and ``n_train``): fields by their declared types, the
+    model's own parameters as Python literals."""
+    if "model" not in params:
+        raise ConfigError("the run logged no training configuration (no 'model' parameter)")
+    fields = {f.name: f.type for f in dataclasses.fields(TrainConfig) if f.name != "hyperparameters"}
+    defaults = model_defaults(params["model"])
+    values = {key: _parsed(raw, fields[key]) for key, raw in params.items() if key in fields}
+    hyperparameters = {key: _literal(raw) for key, raw in params.items() if key in defaults}
+    return TrainConfig(**values, hyperparameters=hyperparameters).resolved()
+
+
+def _literal(raw):
+    try:
+        return ast.literal_eval(str(raw))
+    except (ValueError, SyntaxError):
+        return str(raw)
+
+
+def _parsed(raw, declared: str):
+    """One logged value back to ``declared`` (a type's name, as the dataclass annotations spell it)."""
+    text = str(raw)
+    if text == "None" and "None" in declared:
+        return None
+    if declared.startswith("bool"):
+        return text == "True"
+    if declared.startswith("int"):
+        return int(text)
+    if declared.startswith("float"):
+        return float(text)
+    return text

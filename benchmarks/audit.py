@@ -14,7 +14,7 @@ model retrained on the relabelled store against the original; Northridge against
 `attpd audit reversals` on each 400-event region (<= 5 min).
 
 Usage: python benchmarks/audit.py [--events 100] [--regions ins,hinet,scsn,pnw] [--high-rate 0.05]
-       [--high-events 400]
+       [--high-events 400] [--cross-validate K] [--labels-only]
 """
 
 from __future__ import annotations
@@ -67,19 +67,41 @@ def reversals(region: str, events: int, *, folder: str, rate: float | None = Non
     return _metrics(work, f"attpd/audit/{region}", "audit-reversals"), seconds, work
 
 
-def synthetic(region: str, events: int) -> dict:
+def synthetic(region: str, events: int, *, cross_validate: int | None = None) -> dict:
     """One synthetic region: reversals from the analyst's labels, then label issues from first-motion and from a
-    PD trained on the store's train split (on its test split), with the reversal audit's votes."""
+    PD trained on the store's train split (on its test split), with the reversal audit's votes; with
+    ``cross_validate`` K also from K retrainings of that PD's configuration (every split, out of fold)."""
     reversal, _, work = reversals(region, events, folder=region)
     _attpd("train", "--store", "store", "--model", "pd", "--epochs", "6", "--batch-size", "16", cwd=work)
     run = _latest_training_run(work, region)
+    audits = [("first-motion", "first-motion", ("--split", "test")),
+              ("pd (6 epochs)", f"runs:/{run}/model", ("--split", "test"))]
+    if cross_validate:
+        audits.append((f"pd (6 epochs), {cross_validate}-fold cross-validated, all splits", f"runs:/{run}/model",
+                       ("--split", "all", "--cross-validate", str(cross_validate))))
     labels = {}
-    for name, uri in (("first-motion", "first-motion"), ("pd (6 epochs)", f"runs:/{run}/model")):
-        out = f"labels-{name.split()[0]}"
-        _attpd("audit", "labels", "--store", "store", "--model-uri", uri, "--split", "test",
-               "--reversal-audit", "stations", "--out", out, cwd=work)
+    for i, (name, uri, options) in enumerate(audits):
+        _attpd("audit", "labels", "--store", "store", "--model-uri", uri, *options,
+               "--reversal-audit", "stations", "--out", f"labels-{i}", "--overwrite", cwd=work)
         labels[name] = _metrics(work, f"attpd/audit/{region}", "audit-labels")
     return {"reversals": reversal, "labels": labels}
+
+
+LABEL_COLUMNS = ["region", "model", "traces", "planted errors", "flagged", "precision", "recall", "precision@k",
+                 "precision@10", "recall@50"]
+
+
+def _label_row(region: str, name: str, m: dict) -> list:
+    return [region, name, int(m["traces"]), int(m["label_errors"]), int(m["issues_flagged"]),
+            _share(m, "issues_precision"), _share(m, "issues_recall"), _share(m, "precision_at_errors"),
+            _share(m, "precision_at_10"), _share(m, "recall_at_50")]
+
+
+def labels_only(events: int, regions: tuple[str, ...], cross_validate: int | None) -> str:
+    """The label-issue table alone (``--labels-only``)."""
+    rows = [_label_row(region, name, m) for region in regions
+            for name, m in synthetic(region, events, cross_validate=cross_validate)["labels"].items()]
+    return markdown_table(LABEL_COLUMNS, rows)
 
 
 def retrained(region: str) -> dict:
@@ -177,7 +199,7 @@ REVERSAL_COLUMNS = ["region", "stations tested", "planted reversed (with picks)"
 
 
 def run(events: int = 100, regions: tuple[str, ...] = ("ins", "hinet", "scsn", "pnw"), high_rate: float = 0.05,
-        high_events: int = 400) -> str:
+        high_events: int = 400, cross_validate: int | None = None) -> str:
     lines = []
     real = northridge()
     a = real["audit"]
@@ -193,13 +215,9 @@ def run(events: int = 100, regions: tuple[str, ...] = ("ins", "hinet", "scsn", "
               f"{int(real['mechanisms']['n_mechanisms'])} events.", ""]
     rows, label_rows = [], []
     for region in regions:
-        found = synthetic(region, events)
+        found = synthetic(region, events, cross_validate=cross_validate)
         rows.append(_reversal_row(region, found["reversals"]))
-        for name, m in found["labels"].items():
-            label_rows.append([region, name, int(m["traces"]), int(m["label_errors"]), int(m["issues_flagged"]),
-                               _share(m, "issues_precision"), _share(m, "issues_recall"),
-                               _share(m, "precision_at_errors"), _share(m, "precision_at_10"),
-                               _share(m, "recall_at_50")])
+        label_rows += [_label_row(region, name, m) for name, m in found["labels"].items()]
     high_rows, seconds = [], {}
     for region in regions:  # enough events that reversed stations reach --min-events decided polarities
         r, seconds[region], _ = reversals(region, high_events, folder=f"{region}-{high_events}-rate{high_rate:g}",
@@ -213,8 +231,7 @@ def run(events: int = 100, regions: tuple[str, ...] = ("ins", "hinet", "scsn", "
               markdown_table([*REVERSAL_COLUMNS, "picks", "audit min"], high_rows), "",
               "Label issues on the test split (cleanlab on out-of-sample probabilities, the reversal audit's votes; "
               "precision@k at k = the number of planted errors):",
-              "", markdown_table(["region", "model", "traces", "planted errors", "flagged", "precision", "recall",
-                                  "precision@k", "precision@10", "recall@50"], label_rows)]
+              "", markdown_table(LABEL_COLUMNS, label_rows)]
     again = retrained(regions[0])
     fmt = lambda d: f"{d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"  # noqa: E731
     lines += ["", f"Retrained on the relabelled store ({regions[0]}): the train split audited by first-motion "
@@ -234,6 +251,13 @@ if __name__ == "__main__":
     parser.add_argument("--regions", default="ins,hinet,scsn,pnw")
     parser.add_argument("--high-rate", type=float, default=0.05)
     parser.add_argument("--high-events", type=int, default=400)
+    parser.add_argument("--cross-validate", type=int, default=None,
+                        help="also audit every split with K-fold cross-validated PD probabilities")
+    parser.add_argument("--labels-only", action="store_true", help="only the label-issue table")
     options = parser.parse_args()
-    print(run(options.events, tuple(options.regions.split(",")), high_rate=options.high_rate,
-              high_events=options.high_events))
+    regions = tuple(options.regions.split(","))
+    if options.labels_only:
+        print(labels_only(options.events, regions, options.cross_validate))
+    else:
+        print(run(options.events, regions, high_rate=options.high_rate, high_events=options.high_events,
+                  cross_validate=options.cross_validate))

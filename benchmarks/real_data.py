@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +50,7 @@ def mechanism_angle(uri: str, folder: Path) -> tuple[float, int]:
     from attpd_bench.data.recordings import RecordingsReader, read_picks
     from attpd_bench.evaluate import load_model
     from attpd_bench.focal.mechanism import kagan_angle
-    from attpd_bench.predict import check_request, predict_to_file
+    from attpd_bench.predict import predict_to_file
     from attpd_bench.sim_to_real import KUMAMOTO
 
     origin = pd.read_csv(KUMAMOTO / "catalog.csv").iloc[0]

@@ -13,6 +13,7 @@ from attpd_bench import label_issues, tracking
 from attpd_bench.cli import app
 from attpd_bench.data.labels import DOWN, UNKNOWN, UP
 from attpd_bench.data.store import PolarityStore, relabelled_copy
+from attpd_bench.errors import ConfigError
 
 runner = CliRunner()
 
@@ -112,3 +113,87 @@ def test_audit_labels_command_scores_against_the_planted_errors(stores, tmp_path
     again = runner.invoke(app, ["audit", "labels", "--store", str(store.path), "--model-uri", "first-motion",
                                 "--split", "all", "--out", "labels", "--relabel", "relabelled", "--overwrite"])
     assert again.exit_code == 1 and "--relabel exists" in again.output
+
+
+def test_cross_validation_folds_score_every_trace_once_by_a_model_that_never_saw_its_event():
+    from attpd_bench.cross_validation import fold_splits
+
+    rng = np.random.default_rng(1)
+    events = np.repeat([f"e{i}" for i in range(30)], rng.integers(3, 12, 30))
+    labels = rng.integers(0, 3, len(events))
+    splits = fold_splits(events, labels, folds=4, seed=5)
+    assert len(splits) == 4
+    held_out = np.stack([s == "test" for s in splits])
+    assert (held_out.sum(axis=0) == 1).all()  # every trace is scored exactly once
+    for split in splits:
+        seen = set(events[split != "test"])
+        assert not seen & set(events[split == "test"])  # no event both trains (or stops early) and is scored
+        assert set(split) == {"train", "dev", "test"}
+        assert not set(events[split == "train"]) & set(events[split == "dev"])
+    again = fold_splits(events[::-1], labels[::-1], folds=4, seed=5)
+    assert sorted(tuple(sorted(set(events[s == "test"]))) for s in splits) == \
+        sorted(tuple(sorted(set(events[::-1][s == "test"]))) for s in again)  # the data, not its order, decide
+    other = fold_splits(events, labels, folds=4, seed=6)
+    assert any((a != b).any() for a, b in zip(splits, other))
+    with pytest.raises(ConfigError, match="needs at least 40 events; the store has 30"):
+        fold_splits(events, labels, folds=40, seed=0)
+
+
+def test_a_store_under_another_split_is_a_view_with_its_own_fingerprint(stores):
+    store = stores[("pnw", "native")]
+    before = store.metadata["split"].copy()
+    split = np.where(np.arange(len(store)) % 2 == 0, "train", "test")
+    view = store.with_split(split)
+    assert (store.metadata["split"] == before).all() and store.fingerprint == PolarityStore(store.path).fingerprint
+    assert view.fingerprint != store.fingerprint
+    assert (view.rows("test") == np.arange(1, len(store), 2)).all()
+    assert np.array_equal(view.read_rows(view.rows("test")), store.read_rows(np.arange(1, len(store), 2)))
+    with pytest.raises(ValueError):
+        store.with_split(split[:-1])
+
+
+def test_a_training_configuration_read_back_from_its_run_parameters_is_the_same():
+    from attpd_bench.settings import TrainConfig
+    from attpd_bench.train import config_from_params
+
+    config = TrainConfig(model="pd", epochs=7, batch_size=32, learning_rate=3.3e-4, patience=2, augment=False,
+                         time_shift=20, seed=4, monitor="val_macro_f1",
+                         hyperparameters={"attention_width": 13, "bn_momentum": 0.9}).resolved()
+    logged = {k: str(v) for k, v in config.params().items()}  # MLflow keeps parameters as strings
+    logged.update({"store": "/somewhere/store", "n_train": "120"})  # the run's other parameters
+    back = config_from_params(logged)
+    assert back.digest() == config.digest() and back == config
+
+
+@pytest.mark.slow
+def test_audit_labels_cross_validated_retrains_the_runs_configuration_on_every_fold(stores, tmp_path,
+                                                                                   monkeypatch):
+    store = stores[("pnw", "native")]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    trained = runner.invoke(app, ["train", "--store", str(store.path), "--model", "ross", "--epochs", "1",
+                                  "--batch-size", "32", "--dense-units", "16"])
+    assert trained.exit_code == 0, trained.output[-2000:]
+    tracking.configure(None)
+    client = MlflowClient()
+    training = client.search_runs([client.get_experiment_by_name(tracking.experiment_name("train", "pnw")).experiment_id])[0]
+    uri = f"runs:/{training.info.run_id}/model"
+    result = runner.invoke(app, ["audit", "labels", "--store", str(store.path), "--model-uri", uri,
+                                 "--cross-validate", "3", "--out", "cv"])
+    assert result.exit_code == 0, result.output[-2000:]
+    assert result.output.count("held-out macro-F1") == 3
+    run = client.search_runs([client.get_experiment_by_name("attpd/audit/pnw").experiment_id])[0]
+    assert run.data.params["cross_validate"] == "3" and run.data.params["split"] == "all"
+    assert run.data.params["cv_train_config"] == training.data.tags["train_config"]  # the run's own configuration
+    assert run.data.metrics["traces"] == len(store) and run.data.metrics["cv_folds"] == 3
+    folds = client.get_metric_history(run.info.run_id, "cv_held_out_macro_f1")
+    assert sorted(m.step for m in folds) == [0, 1, 2]
+    # without --cross-validate, the same model on its own train split is refused: it is not out-of-sample
+    refused = runner.invoke(app, ["audit", "labels", "--store", str(store.path), "--model-uri", uri,
+                                  "--split", "all", "--out", "in-sample"])
+    assert refused.exit_code == 1 and "not out-of-sample" in refused.output
+    for args, message in ((["--model-uri", "first-motion", "--cross-validate", "3"], "names no training run"),
+                          (["--model-uri", uri, "--cross-validate", "40"], "needs at least 40 events")):
+        bad = runner.invoke(app, ["audit", "labels", "--store", str(store.path), *args, "--out", "bad"])
+        assert bad.exit_code == 1 and message in bad.output, bad.output[-1000:]
+        assert not (tmp_path / "bad").exists()

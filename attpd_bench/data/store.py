@@ -15,6 +15,7 @@ the end; a crash leaves no store behind.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -299,6 +300,18 @@ class PolarityStore:
         for start in range(0, len(rows), chunk_size):
             r = rows[start:start + chunk_size]
             yield SplitArrays(self.read_rows(r), labels[r], r)
+
+    def with_split(self, split) -> "PolarityStore":
+        """The same waveforms and labels under another split (one per row), in memory: nothing is written, and
+        the view's fingerprint is this store's combined with the new split, so nothing it trains passes for a
+        model of the stored split. Cross-validation's folds are such views."""
+        split = np.asarray(split, dtype=object)
+        if len(split) != len(self) or not np.isin(split, SPLITS).all():
+            raise ValueError(f"a split names one of {', '.join(SPLITS)} for each of the {len(self)} rows")
+        view = copy.copy(self)
+        view.metadata = self.metadata.assign(split=split)
+        view.manifest = {**self.manifest, "fingerprint": fingerprint(self.fingerprint, self.labels(), split)}
+        return view
 
     def summary(self) -> dict:
         """Traces per split and class, events, stations, SNR, fingerprint: what `attpd data info` prints."""
