@@ -151,12 +151,18 @@ def run_studies(stores: dict[str, PolarityStore], size: DemoSize, seed: int, *, 
         futures = [pool.submit(_study_trials, region, model, str(stores[region].path), size, seed,
                                workdir=str(Path.cwd()), tracking_uri=tracking_uri)
                    for region, model in tasks]
-        try:
-            for future in futures:
-                future.result()  # a failed study stops the demo with its own error...
-        except BaseException:
-            pool.shutdown(cancel_futures=True)  # ...without waiting for the studies not yet started
-            raise
+        wait_or_cancel(pool, futures)
+
+
+def wait_or_cancel(pool, futures) -> None:
+    """Every future's result in order; the first failure (or Ctrl-C) cancels those not yet started and is
+    raised, so a failed study stops the demo with its own error without waiting for the rest."""
+    try:
+        for future in futures:
+            future.result()
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
+        raise
 
 
 def _study_trials(region: str, model: str, store_path: str, size: DemoSize, seed: int, *, workdir: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from attpd_bench.demo import transfer_verdict
 from attpd_bench.transfer import TransferResult
@@ -33,3 +34,28 @@ def test_a_tie_at_the_printed_precision_names_no_winner():
     assert text.startswith("Transfers equally well on average: **pd** and **ross** (mean out-of-domain macro-F1 "
                            "0.518 vs ross 0.518")
     assert "best" not in text
+
+
+def test_a_failed_study_cancels_the_studies_not_yet_started():
+    """run_studies' rule: the first failed study's error is raised at once, and the pool is told to cancel
+    the studies still queued (not to wait for them), however the later ones would end."""
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from attpd_bench.demo import wait_or_cancel
+
+    class Pool:  # stands for the ProcessPoolExecutor: its shutdown is what cancels the queued studies
+        calls = []
+
+        def shutdown(self, wait=True, *, cancel_futures=False):
+            self.calls.append(cancel_futures)
+            for future in futures[1:]:
+                if cancel_futures:
+                    future.cancel()
+
+    futures = [Future() for _ in range(4)]
+    futures[0].set_exception(RuntimeError("study 0 failed"))
+    pool = Pool()
+    with pytest.raises(RuntimeError, match="study 0 failed"):
+        wait_or_cancel(pool, futures)  # would block on futures[1] if it waited for the others
+    assert pool.calls == [True] and all(f.cancelled() for f in futures[1:])
+    assert "cancel_futures" in ProcessPoolExecutor.shutdown.__code__.co_varnames  # the real pool's keyword
