@@ -243,17 +243,28 @@ def train(
 def evaluate(
     model_uri: Annotated[str, typer.Option(help="runs:/<run>/model, models:/m-..., models:/NAME@ALIAS or a "
                                                 ".keras/.h5 file.")],
-    store: StoreOption,
+    store: Annotated[Optional[Path], typer.Option(help="Canonical store folder (or give --waveforms).")] = None,
     split: Annotated[str, typer.Option(help="train, dev or test.")] = "test",
+    waveforms: Waveforms = None,
+    picks: Annotated[Optional[str], typer.Option(help="With --waveforms: P picks with the analyst's polarity "
+                                                      "(QuakeML, a CSV with a polarity column, or sac:a).")] = None,
+    component: Component = None,
+    dataset: Annotated[str, typer.Option(help="With --waveforms: the name of your data set, for the run's "
+                                              "experiment attpd/NAME (a-z, 0-9, -).")] = "recordings",
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates (events resampled).")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
     run_name: Annotated[Optional[str], typer.Option(help="MLflow run name.")] = None,
     tracking_uri: TrackingUri = None,
 ):
-    """Confusion matrix, per-class and original metrics, bootstrap intervals and accuracy by SNR, logged."""
+    """Confusion matrix, per-class and original metrics, bootstrap intervals and accuracy by SNR, logged; or,
+    with --waveforms and --picks, the model against your analyst's polarities on your own recordings."""
     from attpd_bench.data.store import PolarityStore
 
+    if waveforms or store is None:
+        _evaluate_recordings(model_uri, store, waveforms, picks, component, dataset, seed=seed, as_json=as_json,
+                             run_name=run_name, tracking_uri=tracking_uri)
+        return
     opened = PolarityStore(store)
     opened.rows(split)
     from attpd_bench import tracking  # what needs TensorFlow comes after the checks above
@@ -527,6 +538,37 @@ def predict(
     if skhash_out and report.skhash_picks == 0:
         err_console.print(f"warning: no trace was predicted up or down with probability >= {min_probability}: "
                           f"{skhash_out} holds no pick", highlight=False, soft_wrap=True)
+
+
+def _evaluate_recordings(model_uri: str, store: Path | None, waveforms, picks, component, dataset: str, *,
+                         seed: int, as_json: bool, run_name: str | None, tracking_uri: str | None) -> None:
+    """`attpd evaluate --waveforms --picks`: scores against the analyst's labels of the picks."""
+    import numpy as np
+
+    from attpd_bench.data.prepare import check_dataset_name
+
+    if store is not None:
+        raise ConfigError("give either --store or --waveforms with --picks, not both")
+    if not waveforms:
+        raise ConfigError("give --store (a canonical store) or --waveforms with --picks (your labelled recordings)")
+    check_dataset_name(dataset)
+    reader = _input_or_recordings(None, waveforms, picks, component)
+    from attpd_bench import tracking
+    from attpd_bench.evaluate import evaluate_recordings
+
+    tracking.configure(tracking_uri)
+    scores, run_id = evaluate_recordings(model_uri, reader, dataset, seed=seed, run_name=run_name)
+    if as_json:
+        print(json.dumps(scores, indent=2))
+        return
+    table = Table("traces labelled up / down", "events", "balanced accuracy [95 %]", "accuracy [95 %]", "coverage",
+                  "sign accuracy (covered)", title=f"{model_uri} on {reader}")
+    ci = lambda key: f"{scores[key]:.3f} [{scores[key + '_ci'][0]:.3f}, {scores[key + '_ci'][1]:.3f}]"  # noqa: E731
+    table.add_row(f"{scores['n']} ({scores['n_up']} / {scores['n_down']})", str(scores["n_events"]),
+                  ci("balanced_accuracy"), ci("accuracy"), f"{scores['coverage']:.3f}",
+                  "undefined" if np.isnan(scores["sign_accuracy"]) else f"{scores['sign_accuracy']:.3f}")
+    console.print(table)
+    console.print(f"95 % intervals resample {scores['resampled']}; run {run_id}", highlight=False)
 
 
 def _input_or_recordings(input: Path | None, waveforms: list[str] | None, picks: str | None,

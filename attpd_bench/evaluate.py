@@ -104,5 +104,23 @@ def log_evaluation(evaluation: Evaluation, model_uri: str, run_name: str | None 
         return log.run_id
 
 
+def evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int = 0,
+                        run_name: str | None = None) -> tuple[dict, str]:
+    """A model on a user's labelled recordings (:func:`sim_to_real.score_recordings`: balanced accuracy,
+    accuracy, coverage, sign accuracy, events resampled), one run in ``attpd/<dataset>``; (scores, run id)."""
+    from attpd_bench.sim_to_real import score_recordings
+
+    scores = score_recordings(load_model(model_uri), reader, seed=seed)
+    tags = tracking.standard_tags(model=None, dataset=dataset, store_fingerprint=None, seed=seed,
+                                  evaluated_model_uri=model_uri, kind="evaluation-recordings")
+    with tracking.run(tracking.experiment_name("evaluate", dataset), run_name, tags) as log:
+        log.log_params({"model_uri": model_uri, "recordings": str(reader), "intervals_resample": scores["resampled"]})
+        log.log_metrics({k: v for k, v in scores.items() if isinstance(v, (int, float))})
+        log.log_metrics({f"{k}_ci_{side}": bound for k in ("accuracy", "balanced_accuracy")
+                         for side, bound in zip(("low", "high"), scores[f"{k}_ci"])})
+        log.log_dict(scores, "evaluation.json")
+        return scores, log.run_id
+
+
 def to_json(evaluation: Evaluation) -> str:
     return json.dumps(evaluation.as_dict(), indent=2)

@@ -89,7 +89,7 @@ def classification_report(y_true, y_pred) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- bootstrap
-def _event_confusions(y_true, y_pred, events) -> tuple[np.ndarray, np.ndarray]:
+def event_confusions(y_true, y_pred, events) -> tuple[np.ndarray, np.ndarray]:
     """(E, 9) confusion counts per event."""
     _, event_index = np.unique(np.asarray(events).astype(str), return_inverse=True)
     cell = np.asarray(y_true, dtype=np.int64) * N_CLASSES + np.asarray(y_pred, dtype=np.int64)
@@ -134,7 +134,7 @@ def median_interval(values, *, n_boot: int = 1000, seed: int = 0, level: float =
 def bootstrap_intervals(y_true, y_pred, events, metrics=("accuracy", "macro_f1", "sign_accuracy"),
                         n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, tuple[float, float]]:
     """Percentile intervals with events resampled with replacement (traces of one event are not independent)."""
-    per_event, _ = _event_confusions(y_true, y_pred, events)
+    per_event, _ = event_confusions(y_true, y_pred, events)
     cms = (resample_counts(len(per_event), n_boot, seed) @ per_event).reshape(n_boot, N_CLASSES, N_CLASSES)
     values = metrics_from_confusion(cms)
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
@@ -145,8 +145,8 @@ def bootstrap_intervals(y_true, y_pred, events, metrics=("accuracy", "macro_f1",
 def paired_bootstrap_difference(y_true, pred_a, pred_b, events, metric: str = "macro_f1", n_boot: int = 1000,
                                 seed: int = 0, level: float = 0.95) -> dict:
     """metric(a) - metric(b) on the same traces, with a percentile interval from the same event resamples."""
-    ea, _ = _event_confusions(y_true, pred_a, events)
-    eb, _ = _event_confusions(y_true, pred_b, events)
+    ea, _ = event_confusions(y_true, pred_a, events)
+    eb, _ = event_confusions(y_true, pred_b, events)
     draws = resample_counts(len(ea), n_boot, seed)
     shape = (n_boot, N_CLASSES, N_CLASSES)
     diff = (metrics_from_confusion((draws @ ea).reshape(shape))[metric]

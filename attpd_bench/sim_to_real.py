@@ -22,6 +22,7 @@ from attpd_bench import metrics as M
 from attpd_bench.data.labels import DOWN, N_CLASSES, UP
 from attpd_bench.data.preprocess import model_windows
 from attpd_bench.data.recordings import RecordingsReader, read_picks
+from attpd_bench.errors import DataError
 from attpd_bench.models import as_model_input, polarity_output
 
 REAL_DATA = Path(__file__).resolve().parent.parent / "data" / "real"
@@ -37,7 +38,10 @@ def kumamoto_reader() -> RecordingsReader:
 
 def windows_and_labels(reader: RecordingsReader) -> tuple[np.ndarray, pd.DataFrame]:
     """Every readable trace's stored window (n, 600) and its metadata (with the analyst's ``label``)."""
-    chunks = list(reader.chunks(4096))
+    chunks = [c for c in reader.chunks(4096) if len(c.waveforms)]
+    if not chunks:
+        raise DataError("no readable trace with a P pick among the recordings (`attpd predict` lists why each "
+                        "was skipped)")
     return (np.concatenate([c.waveforms for c in chunks]),
             pd.concat([c.meta for c in chunks], ignore_index=True))
 
@@ -47,14 +51,23 @@ def probabilities(model, stored: np.ndarray) -> np.ndarray:
     return np.asarray(polarity_output(out), dtype=np.float64)
 
 
-def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0) -> dict:
-    """Scores on the traces labelled up or down, with class-stratified bootstrap intervals (traces resampled
-    within each class by :func:`metrics.resample_counts`)."""
+def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0, events=None) -> dict:
+    """Scores on the traces labelled up or down, with bootstrap intervals by :func:`metrics.resample_counts`:
+    events resampled where ``events`` name two or more (traces of one event are not independent), else traces
+    resampled within each class (one event: the interval says how much its traces can tell)."""
     labelled = np.isin(labels, (UP, DOWN))
     y, p = labels[labelled].astype(np.int64), predicted[labelled].astype(np.int64)
-    per_trace = np.zeros((len(y), N_CLASSES * N_CLASSES))
-    per_trace[np.arange(len(y)), y * N_CLASSES + p] = 1
-    replicates = (M.resample_counts(len(y), N_BOOT, seed, strata=y) @ per_trace).reshape(-1, N_CLASSES, N_CLASSES)
+    if len(y) == 0:
+        raise DataError("no trace is labelled up or down: nothing to score against (the picks' polarity column)")
+    events = None if events is None else np.asarray(events).astype(str)[labelled]
+    if events is not None and len(np.unique(events)) >= 2:
+        per_unit, _ = M.event_confusions(y, p, events)
+        counts, unit = M.resample_counts(len(per_unit), N_BOOT, seed), "events"
+    else:
+        per_unit = np.zeros((len(y), N_CLASSES * N_CLASSES))
+        per_unit[np.arange(len(y)), y * N_CLASSES + p] = 1
+        counts, unit = M.resample_counts(len(y), N_BOOT, seed, strata=y), "traces within each class"
+    replicates = (counts @ per_unit).reshape(-1, N_CLASSES, N_CLASSES)
 
     def figures(cm: np.ndarray) -> dict:
         values = M.metrics_from_confusion(cm)
@@ -64,11 +77,21 @@ def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0) -> dict:
                 "coverage": values["sign_coverage"], "sign_accuracy": values["sign_accuracy"]}
 
     result = {"n": int(len(y)), "n_up": int(np.sum(y == UP)), "n_down": int(np.sum(y == DOWN)),
+              "n_events": 1 if events is None else int(len(np.unique(events))), "resampled": unit,
               **{k: float(v) for k, v in figures(M.confusion(y, p)).items()}}
     draws = figures(replicates)
     for key in ("accuracy", "balanced_accuracy"):
         result[f"{key}_ci"] = (float(np.nanpercentile(draws[key], 2.5)), float(np.nanpercentile(draws[key], 97.5)))
     return result
+
+
+def score_recordings(model, reader: RecordingsReader, *, seed: int = 0) -> dict:
+    """A picker on a user's labelled recordings (the picks' polarity column): :func:`score`, events resampled
+    where there are several."""
+    reader.labels_required = False
+    stored, meta = windows_and_labels(reader)
+    predicted = probabilities(model, stored).argmax(axis=1)
+    return score(meta["label"].to_numpy(), predicted, seed=seed, events=meta["source_id"].to_numpy())
 
 
 def score_models(models: dict[str, object], *, seed: int = 0) -> pd.DataFrame:

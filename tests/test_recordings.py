@@ -3,6 +3,8 @@ resampled copies give the store's window; every bad kind of recording is listed 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -220,3 +222,57 @@ def test_bad_pick_files_are_one_clear_line(tmp_path):
         assert message in result.output and "Traceback" not in result.output, (picks, result.output)
         assert len(result.output.strip().splitlines()) == 1, result.output
         assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.slow
+def test_evaluate_on_labelled_recordings_scores_against_the_analyst(workdir):
+    """`attpd evaluate --waveforms --picks`: the figure the sim-to-real table gives, one run logged; two events
+    are resampled as events, one event's traces within each class."""
+    from mlflow.tracking import MlflowClient
+
+    from attpd_bench import sim_to_real, tracking
+
+    expected = sim_to_real.score_models({"first-motion": "first-motion"}).iloc[0]
+    result = runner.invoke(app, ["evaluate", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS),
+                                 "--picks", str(PICKS), "--dataset", "kumamoto", "--json"])
+    assert result.exit_code == 0, result.output[-2000:]
+    scores = json.loads(result.output[result.output.index("{"):])
+    assert (scores["n"], scores["n_up"], scores["n_down"], scores["n_events"]) == (29, 17, 12, 1)
+    assert scores["balanced_accuracy"] == pytest.approx(expected["balanced_accuracy"])
+    assert scores["resampled"] == "traces within each class"
+    tracking.configure(None)
+    experiment = MlflowClient().get_experiment_by_name("attpd/kumamoto")
+    run = MlflowClient().search_runs([experiment.experiment_id])[0]
+    assert run.data.metrics["balanced_accuracy"] == pytest.approx(expected["balanced_accuracy"])
+    assert run.data.tags["kind"] == "evaluation-recordings"
+    # the same traces as two events (odd and even stations): now events are what the bootstrap draws
+    picks = pd.read_csv(PICKS)
+    picks["event_id"] = np.where(np.arange(len(picks)) % 2 == 0, "A", "B")
+    picks.to_csv(workdir / "two-events.csv", index=False)
+    two = runner.invoke(app, ["evaluate", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS),
+                              "--picks", str(workdir / "two-events.csv")])
+    assert two.exit_code == 0, two.output[-2000:]
+    assert "intervals resample events" in two.output and f"{expected['balanced_accuracy']:.3f}" in two.output
+    unlabelled = picks.assign(polarity="")
+    unlabelled.to_csv(workdir / "unlabelled.csv", index=False)
+    for args, message in ((["--picks", str(workdir / "unlabelled.csv")], "no trace is labelled up or down"),
+                          ([], "--waveforms needs --picks"),
+                          (["--picks", str(PICKS), "--store", str(workdir)], "not both")):
+        bad = runner.invoke(app, ["evaluate", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS), *args])
+        assert bad.exit_code == 1 and message in bad.output, bad.output[-1000:]
+
+
+def test_event_bootstrap_of_real_scores_draws_events():
+    from attpd_bench.sim_to_real import score
+
+    labels = np.array([UP] * 10 + [DOWN] * 10)
+    predicted = labels.copy()
+    predicted[:5] = DOWN  # event A's five up traces all wrong, every other trace right
+    events = np.array(["A"] * 5 + ["B"] * 5 + ["A"] * 5 + ["B"] * 5)
+    by_trace, by_event = score(labels, predicted), score(labels, predicted, events=events)
+    assert by_trace["balanced_accuracy"] == by_event["balanced_accuracy"] == pytest.approx(0.75)
+    assert by_event["resampled"] == "events" and by_event["n_events"] == 2
+    # two events: a replicate is A twice, B twice or one of each, so the interval reaches 0.5 and 1.0
+    assert by_event["balanced_accuracy_ci"][0] == pytest.approx(0.5)
+    assert by_event["balanced_accuracy_ci"][1] == pytest.approx(1.0)
+    assert by_trace["balanced_accuracy_ci"][0] > 0.5
