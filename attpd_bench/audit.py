@@ -389,7 +389,12 @@ def _retrainable_config(params: dict, model_uri: str):
         raise ConfigError(f"--cross-validate retrains the configuration of the run that trained --model-uri; "
                           f"{model_uri} names no training run in this tracking store (a file or first-motion has "
                           f"none: give runs:/RUN/model or models:/NAME@ALIAS)")
-    return config_from_params(params)
+    config = config_from_params(params)
+    if config.init_from is not None:
+        raise ConfigError(f"--cross-validate cannot retrain {model_uri}: it was fine-tuned from {config.init_from}, "
+                          f"whose weights may have seen the events a fold holds out; give the run of a training "
+                          f"from scratch")
+    return config
 
 
 def _model_probabilities(model_uri: str, store, split: str, batch_size: int) -> np.ndarray:

@@ -197,3 +197,14 @@ def test_audit_labels_cross_validated_retrains_the_runs_configuration_on_every_f
         bad = runner.invoke(app, ["audit", "labels", "--store", str(store.path), *args, "--out", "bad"])
         assert bad.exit_code == 1 and message in bad.output, bad.output[-1000:]
         assert not (tmp_path / "bad").exists()
+
+
+def test_cross_validation_refuses_a_fine_tuned_configuration():
+    from attpd_bench.audit import _retrainable_config
+    from attpd_bench.settings import TrainConfig
+
+    params = {k: str(v) for k, v in TrainConfig(model="ross", epochs=2, init_from="runs:/abc/model").params().items()}
+    with pytest.raises(ConfigError, match="fine-tuned from runs:/abc/model"):
+        _retrainable_config(params, "runs:/child/model")
+    assert _retrainable_config({k: v for k, v in params.items() if k not in ("init_from", "freeze")},
+                               "runs:/x/model").init_from is None
