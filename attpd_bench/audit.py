@@ -385,7 +385,7 @@ def _retrainable_config(params: dict, model_uri: str):
     """The training configuration ``--cross-validate`` retrains: the one logged by the run behind ``model_uri``."""
     from attpd_bench.train import config_from_params
 
-    if "model" not in params:
+    if not params:  # a run that logged no configuration is config_from_params' error
         raise ConfigError(f"--cross-validate retrains the configuration of the run that trained --model-uri; "
                           f"{model_uri} names no training run in this tracking store (a file or first-motion has "
                           f"none: give runs:/RUN/model or models:/NAME@ALIAS)")

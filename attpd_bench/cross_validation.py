@@ -57,7 +57,6 @@ def fold_splits(source_ids, labels, *, folds: int, seed: int) -> list[np.ndarray
 class CrossValidation:
     labels: np.ndarray  # (n,) the store's labels
     probabilities: np.ndarray  # (n, 3) in store order, each row from the model of the trace's fold
-    fold: np.ndarray  # (n,) the fold whose model scored the trace
     scores: list[dict]  # per fold: its sizes, held-out macro-F1, epochs
 
     @property
@@ -82,18 +81,16 @@ def out_of_fold_probabilities(store: PolarityStore, config: TrainConfig, splits:
     labels = store.labels()
     folds = len(splits)
     probabilities = np.full((len(store), N_CLASSES), np.nan, dtype=np.float32)
-    fold_of = np.full(len(store), -1, dtype=np.int64)
     scores = []
     for k, split in enumerate(splits):
         view = store.with_split(split)
         result = fit(view, config, label=f"fold {k + 1}/{folds}")
         held_out = view.rows("test")
         probabilities[held_out] = predict_probabilities(result.model, view, "test", tuple(result.model.input_shape[1:]))
-        fold_of[held_out] = k
         report = M.classification_report(labels[held_out], probabilities[held_out].argmax(axis=1))
         scores.append({"fold": k, "n_train": len(view.rows("train")), "n_dev": len(view.rows("dev")),
                        "n_held_out": len(held_out), "held_out_macro_f1": float(report["macro_f1"]),
                        "best_epoch": result.best_epoch + 1, "epochs_run": result.epochs_run})
         if on_fold is not None:
             on_fold(scores[-1])
-    return CrossValidation(labels, probabilities, fold_of, scores)
+    return CrossValidation(labels, probabilities, scores)
