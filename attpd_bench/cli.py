@@ -121,12 +121,11 @@ def data_prepare(
     """Build a canonical store (SeisBench format, event split, fingerprint) from a published layout."""
     from attpd_bench.data.prepare import check_dataset_name, prepare_store
 
-    reader = None
     if waveforms:
         check_dataset_name(dataset)
-        reader = _input_or_recordings(source, waveforms, picks, component)
-    elif source is None:
-        raise ConfigError("give --source (a published data set) or --waveforms with --picks (your recordings)")
+    recordings = _input_or_recordings(source, waveforms, picks, component, option="--source",
+                                      what="a published data set")
+    reader = None if isinstance(recordings, Path) else recordings
     with progress(f"prepare {dataset}") as update:
         store, report = prepare_store(dataset, source, out, seed=seed, split_mode=split_mode,
                                       chunk_size=chunk_size, overwrite=overwrite, reader=reader, on_chunk=update)
@@ -259,11 +258,15 @@ def evaluate(
 ):
     """Confusion matrix, per-class and original metrics, bootstrap intervals and accuracy by SNR, logged; or,
     with --waveforms and --picks, the model against your analyst's polarities on your own recordings."""
+    from attpd_bench.data.prepare import check_dataset_name
     from attpd_bench.data.store import PolarityStore
 
-    if waveforms or store is None:
-        _evaluate_recordings(model_uri, store, waveforms, picks, component, dataset, seed=seed, as_json=as_json,
-                             run_name=run_name, tracking_uri=tracking_uri)
+    if waveforms:
+        check_dataset_name(dataset)
+    source = _input_or_recordings(store, waveforms, picks, component, option="--store", what="a canonical store")
+    if not isinstance(source, Path):
+        _evaluate_recordings(model_uri, source, dataset, seed=seed, as_json=as_json, run_name=run_name,
+                             tracking_uri=tracking_uri)
         return
     opened = PolarityStore(store)
     opened.rows(split)
@@ -540,19 +543,11 @@ def predict(
                           f"{skhash_out} holds no pick", highlight=False, soft_wrap=True)
 
 
-def _evaluate_recordings(model_uri: str, store: Path | None, waveforms, picks, component, dataset: str, *,
-                         seed: int, as_json: bool, run_name: str | None, tracking_uri: str | None) -> None:
+def _evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int, as_json: bool, run_name: str | None,
+                         tracking_uri: str | None) -> None:
     """`attpd evaluate --waveforms --picks`: scores against the analyst's labels of the picks."""
     import numpy as np
 
-    from attpd_bench.data.prepare import check_dataset_name
-
-    if store is not None:
-        raise ConfigError("give either --store or --waveforms with --picks, not both")
-    if not waveforms:
-        raise ConfigError("give --store (a canonical store) or --waveforms with --picks (your labelled recordings)")
-    check_dataset_name(dataset)
-    reader = _input_or_recordings(None, waveforms, picks, component)
     from attpd_bench import tracking
     from attpd_bench.evaluate import evaluate_recordings
 
@@ -572,10 +567,12 @@ def _evaluate_recordings(model_uri: str, store: Path | None, waveforms, picks, c
 
 
 def _input_or_recordings(input: Path | None, waveforms: list[str] | None, picks: str | None,
-                         component: str | None):
-    """--input, or a reader of the user's --waveforms with their --picks (one of the two, not both)."""
+                         component: str | None, *, option: str = "--input",
+                         what: str = "a store or published layout"):
+    """The path of ``option`` (--input, --store, --source), or a reader of the user's --waveforms with their
+    --picks: one of the two, not both, and no --picks without --waveforms."""
     if input is not None and waveforms:
-        raise ConfigError("give either --input (a store or published layout) or --waveforms with --picks, not both")
+        raise ConfigError(f"give either {option} ({what}) or --waveforms with --picks, not both")
     if waveforms:
         if picks is None:
             raise ConfigError("--waveforms needs --picks (QuakeML, CSV, or sac:a / sac:t1)")
@@ -586,7 +583,7 @@ def _input_or_recordings(input: Path | None, waveforms: list[str] | None, picks:
     if picks is not None:
         raise ConfigError("--picks goes with --waveforms (your recordings)")
     if input is None:
-        raise ConfigError("give --input (a store or published layout) or --waveforms with --picks")
+        raise ConfigError(f"give {option} ({what}) or --waveforms with --picks")
     return input
 
 

@@ -215,6 +215,8 @@ CASES = [
                                   "notes.csv", "--output", "p.csv"], ["notes.csv", "p_time"]),
     ("a data-set name that is not one", ["data", "prepare", "--dataset", "My Net", "--waveforms", R,
                                          "--picks", "notes.csv", "--out", "new"], ["My Net", "lower-case"]),
+    ("picks beside a published layout", ["data", "prepare", "--dataset", "pnw", "--source", R, "--picks",
+                                         "notes.csv", "--out", "new"], ["--picks", "--waveforms"]),
     ("freeze without a parent model", ["train", "--store", S, "--freeze"], ["--freeze", "--init-from"]),
     ("promotion with too few replicates", ["promote", "--model", "pd", "--dataset", "pnw", "--n-boot", "0"],
      ["--n-boot"]),

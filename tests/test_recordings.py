@@ -260,6 +260,10 @@ def test_evaluate_on_labelled_recordings_scores_against_the_analyst(workdir):
                           (["--picks", str(PICKS), "--store", str(workdir)], "not both")):
         bad = runner.invoke(app, ["evaluate", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS), *args])
         assert bad.exit_code == 1 and message in bad.output, bad.output[-1000:]
+    # --picks without --waveforms would be silently ignored beside a store: refused, naming both options
+    stray = runner.invoke(app, ["evaluate", "--model-uri", "first-motion", "--store", str(workdir), "--picks",
+                                str(PICKS)])
+    assert stray.exit_code == 1 and "--picks goes with --waveforms" in stray.output, stray.output[-1000:]
 
 
 def test_event_bootstrap_of_real_scores_draws_events():
