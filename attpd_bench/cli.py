@@ -580,8 +580,9 @@ def _input_or_recordings(input: Path | None, waveforms: list[str] | None, picks:
 
         files = expand_waveform_paths(waveforms)  # the files first: a typo there is the likelier mistake
         return RecordingsReader(files, read_picks(picks), component=component)
-    if picks is not None:
-        raise ConfigError("--picks goes with --waveforms (your recordings)")
+    for name, value in (("--picks", picks), ("--component", component)):
+        if value is not None:
+            raise ConfigError(f"{name} goes with --waveforms (your recordings)")
     if input is None:
         raise ConfigError(f"give {option} ({what}) or --waveforms with --picks")
     return input
