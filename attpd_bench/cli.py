@@ -839,6 +839,9 @@ def demo(
     jobs: Annotated[Optional[int], typer.Option(help="Studies run side by side, each in a process of one "
                                                      "TensorFlow thread [2]; 1: one after another in this "
                                                      "process.")] = None,
+    real_data: Annotated[Optional[Path], typer.Option(help="Labelled real cases the champions are scored on: "
+                                                           "folders of waveforms/ and picks.csv (with a "
+                                                           "polarity column) [the project's data/real].")] = None,
 ):
     """The user's day on four synthetic regions: studies for PD and Ross, untuned and tuned runs promoted
     through the gate, transfer matrices, summary.md."""
@@ -848,7 +851,7 @@ def demo(
     size = dataclasses.replace(size, **{k: v for k, v in (("n_events", n_events), ("trials", trials),
                                                           ("epochs", epochs)) if v is not None})
     run_demo(workdir, quick=quick, seed=seed, size=size, tracking_uri=tracking_uri,
-             **({} if jobs is None else {"jobs": jobs}))
+             **({} if jobs is None else {"jobs": jobs}), **({} if real_data is None else {"real_data": real_data}))
 
 
 def main() -> None:  # console-script entry point

@@ -216,10 +216,13 @@ def tune_and_promote(region: str, model: str, store: PolarityStore, size: DemoSi
 
 
 def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSize | None = None,
-             tracking_uri: str | None = None, jobs: int = DEFAULT_JOBS) -> dict:
-    """The whole demo in ``workdir``; ``jobs`` > 1 runs that many studies side by side (see :func:`run_studies`)."""
+             tracking_uri: str | None = None, jobs: int = DEFAULT_JOBS,
+             real_data: Path = sim_to_real.REAL_DATA) -> dict:
+    """The whole demo in ``workdir``; ``jobs`` > 1 runs that many studies side by side (see :func:`run_studies`);
+    the champions are scored on every labelled real case in ``real_data`` (:func:`sim_to_real.real_cases`)."""
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    cases = sim_to_real.real_cases(real_data)  # a wrong folder is refused before hours of work
     size = size or SIZES["quick" if quick else "default"]
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -245,13 +248,14 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
                                 run_name="demo", configs=configs)
         baseline = {region: baseline_evaluation(store, size, seed) for region, store in stores.items()}
         predictions = predict_with_champions(workdir, list(stores))
-        real = sim_to_real.score_models(real_data_pickers(list(stores)), seed=seed)
+        real = sim_to_real.score_cases(real_data_pickers(list(stores)), cases, seed=seed) if cases else {}
         mechanisms = mechanisms_with_champions(workdir, stores, [_most_test_events(stores)] if quick else
                                                list(stores), n_boot=size.n_boot, seed=seed)
     minutes = (time.perf_counter() - started) / 60
     summary = {"workdir": str(workdir), "minutes": minutes, "size": size,
                "outcomes": outcomes, "transfer": transfer, "stores": stores, "predictions": predictions,
-               "mechanisms": mechanisms, "baseline": baseline, "real": real,
+               "mechanisms": mechanisms, "baseline": baseline, "real": real, "real_cases": cases,
+               "real_data": Path(real_data),
                "mlflow_ui": f"mlflow ui --backend-store-uri {uri}",
                "optuna_dashboard": f"optuna-dashboard {workdir / T.DEFAULT_STORAGE}"}
     text = summary_markdown(summary, quick=quick)
@@ -274,7 +278,7 @@ def baseline_evaluation(store: PolarityStore, size: DemoSize, seed: int) -> dict
 
 def real_data_pickers(regions: list[str]) -> dict[str, str]:
     """Every champion of the demo (the challenger where a model has none) and the first-motion baseline, for the
-    real recordings of ``data/real/``."""
+    labelled real cases."""
     pickers = {}
     for region in regions:
         for label, uri in polarity_sources(region).items():
@@ -419,7 +423,8 @@ def summary_markdown(summary: dict, *, quick: bool) -> str:
         "untrained baseline, the sign of the first clear excursion after P)",
         champions_table(outcomes, regions, summary["baseline"]).to_markdown(),
         "## Sim to real: the champions on real recordings",
-        sim_to_real.markdown(summary["real"]),
+        sim_to_real.markdown(summary["real"], summary["real_cases"]) if summary["real"] else
+        f"No labelled real case in `{summary['real_data']}` (folders of waveforms/ and picks.csv).",
         "## Promotion decisions (on the dev split; gate: beat the majority-class baseline; then the paired rule "
         "against the champion; the champions' test scores above were not used to choose them)",
         decisions_table(outcomes).to_markdown(),

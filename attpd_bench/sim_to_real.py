@@ -1,18 +1,25 @@
 """Sim-to-real: a picker trained on synthetic regions, scored on real recordings through the suite's own input
 path (:class:`~attpd_bench.data.recordings.RecordingsReader`, exactly what `attpd predict --waveforms` reads).
 
-The real set is the 59 Hi-net traces of the 15 April 2016 M4.4 Kumamoto aftershock shipped in
-``data/real/`` (JMA picks and analyst polarities; 29 labelled U or D). Scores are on those 29: accuracy (an
-abstention counts as wrong), balanced accuracy (the mean of up and down recall, so "always up" scores 0.5),
-coverage (the share predicted up or down) and sign accuracy on the covered ones. One event only: the 95 %
-intervals resample traces within each class (a bootstrap of 2,000), not events; they say how much 29 traces
-can tell, nothing about other earthquakes.
+A *real case* is a folder holding ``waveforms/`` (anything the recordings reader reads: SAC, miniSEED, ...) and
+``picks.csv`` (``event_id, station, p_time, polarity``; or ``picks.xml``, QuakeML), with an optional
+``catalog.csv`` (``event_id, origin_time, latitude, longitude, depth_km, magnitude``). :func:`real_cases` finds
+every case in a folder (``data/real/`` by default, where the project ships the 59 Hi-net traces of the 15 April
+2016 M4.4 Kumamoto aftershock: JMA picks and analyst polarities, 29 labelled U or D), so a user's or a
+reviewer's own labelled events are scored beside it by dropping them there (or `attpd demo --real-data DIR`).
+
+Scores are on the traces labelled U or D: accuracy (an abstention counts as wrong), balanced accuracy (the mean
+of up and down recall, so "always up" scores 0.5), coverage (the share predicted up or down) and sign accuracy
+on the covered ones. 95 % intervals resample events where there are two or more (traces of one event are not
+independent), else traces within each class (a bootstrap of 2,000): one event's interval says how much its
+traces can tell, nothing about other earthquakes. Several cases are also scored pooled, events resampled.
 
 These traces are a check, never a training or tuning set: nothing in the suite is chosen by looking at them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +32,69 @@ from attpd_bench.data.recordings import RecordingsReader, read_picks
 from attpd_bench.errors import DataError
 from attpd_bench.models import as_model_input, polarity_output
 
-REAL_DATA = Path(__file__).resolve().parent.parent / "data" / "real"
+PROJECT = Path(__file__).resolve().parent.parent
+REAL_DATA = PROJECT / "data" / "real"
 KUMAMOTO = REAL_DATA / "kumamoto-2016-04-15"
 N_BOOT = 2000
+PICK_FILES = ("picks.csv", "picks.xml", "picks.quakeml")  # a case's picks, the first found
+POOLED = "all cases"
+
+
+@dataclass(frozen=True)
+class RealCase:
+    """A folder of labelled real recordings: ``waveforms/``, a picks file, optionally ``catalog.csv``."""
+
+    path: Path
+
+    def __post_init__(self):
+        self.picks_file  # noqa: B018 (a case without picks is refused when found, before any training)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def picks_file(self) -> Path:
+        for name in PICK_FILES:
+            if (self.path / name).is_file():
+                return self.path / name
+        raise DataError(f"{self.path}: a real case needs its picks beside waveforms/ ({' or '.join(PICK_FILES)})")
+
+    def reader(self) -> RecordingsReader:
+        reader = RecordingsReader([self.path / "waveforms"], read_picks(self.picks_file))
+        reader.labels_required = False  # unlabelled picks are read (and not scored), not refused
+        return reader
+
+    def describe(self) -> str:
+        """The folder (relative to the project where it is inside it), with its catalogue's events."""
+        try:
+            shown = self.path.resolve().relative_to(PROJECT)
+        except ValueError:
+            shown = self.path
+        text = f"`{shown}/`"
+        catalog = self.path / "catalog.csv"
+        if not catalog.is_file():
+            return text
+        events = pd.read_csv(catalog)
+        if {"event_id", "origin_time", "magnitude"} <= set(events.columns) and len(events) <= 3:
+            listed = "; ".join(f"{r.event_id}, {str(r.origin_time)[:10]}, M {r.magnitude:g}"
+                               for r in events.itertuples())
+            return f"{text} ({listed})"
+        return f"{text} ({len(events)} events)"
+
+
+def real_cases(folder: Path | str = REAL_DATA) -> list[RealCase]:
+    """Every real case in ``folder`` (its sub-folders holding ``waveforms/``), by name; a folder that is a case
+    itself is the one case."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: --real-data folder not found (expected folders of waveforms/ and picks.csv)")
+    candidates = [folder] if (folder / "waveforms").is_dir() else sorted(p for p in folder.iterdir() if p.is_dir())
+    return [RealCase(p) for p in candidates if (p / "waveforms").is_dir()]
 
 
 def kumamoto_reader() -> RecordingsReader:
-    reader = RecordingsReader([KUMAMOTO / "waveforms"], read_picks(KUMAMOTO / "picks.csv"))
-    reader.labels_required = False
-    return reader
+    return RealCase(KUMAMOTO).reader()
 
 
 def windows_and_labels(reader: RecordingsReader) -> tuple[np.ndarray, pd.DataFrame]:
@@ -94,21 +155,37 @@ def score_recordings(model, reader: RecordingsReader, *, seed: int = 0) -> dict:
     return score(meta["label"].to_numpy(), predicted, seed=seed, events=meta["source_id"].to_numpy())
 
 
-def score_models(models: dict[str, object], *, seed: int = 0) -> pd.DataFrame:
-    """One row per named model (a loaded model, or anything :func:`evaluate.load_model` takes)."""
+def score_models(models: dict[str, object], *, seed: int = 0, case: Path = KUMAMOTO) -> pd.DataFrame:
+    """One row per named model (a loaded model, or anything :func:`evaluate.load_model` takes) on one case."""
+    return score_cases(models, [RealCase(Path(case))], seed=seed)[Path(case).name]
+
+
+def score_cases(models: dict[str, object], cases: list[RealCase], *, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Per case (by name) a table of one row per named model; with two or more cases also ``POOLED``: every
+    case's labelled traces together, events (named by case and event id) resampled."""
     from attpd_bench.evaluate import load_model
 
-    stored, meta = windows_and_labels(kumamoto_reader())
-    labels = meta["label"].to_numpy()
-    rows = []
-    for name, model in models.items():
+    read = {case.name: windows_and_labels(case.reader()) for case in cases}
+    stored = np.concatenate([w for w, _ in read.values()])
+    labels = np.concatenate([m["label"].to_numpy() for _, m in read.values()])
+    events = np.concatenate([name + "/" + m["source_id"].astype(str).to_numpy() for name, (_, m) in read.items()])
+    case_of = np.concatenate([np.full(len(m), name) for name, (_, m) in read.items()])
+    tables = {name: [] for name in read}
+    pooled = []
+    for picker, model in models.items():
         model = load_model(model) if isinstance(model, str) else model
-        rows.append({"picker": name, **score(labels, probabilities(model, stored).argmax(axis=1), seed=seed)})
-    return pd.DataFrame(rows).set_index("picker")
+        predicted = probabilities(model, stored).argmax(axis=1)
+        for name in read:
+            here = case_of == name
+            tables[name].append({"picker": picker, **score(labels[here], predicted[here], seed=seed,
+                                                           events=events[here])})
+        if len(read) > 1:
+            pooled.append({"picker": picker, **score(labels, predicted, seed=seed, events=events)})
+    out = {name: pd.DataFrame(rows).set_index("picker") for name, rows in tables.items()}
+    return {POOLED: pd.DataFrame(pooled).set_index("picker"), **out} if pooled else out
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """The table as the demo's summary and RESULTS.md print it."""
+def _table_markdown(table: pd.DataFrame) -> str:
     def cell(row, key):
         lo, hi = row[f"{key}_ci"]
         return f"{row[key]:.2f} [{lo:.2f}, {hi:.2f}]"
@@ -118,8 +195,25 @@ def markdown(table: pd.DataFrame) -> str:
                           "coverage": [f"{c:.2f}" for c in table["coverage"]],
                           "sign accuracy (covered)": [f"{s:.2f}" for s in table["sign_accuracy"]]},
                          index=table.index)
-    n = table.iloc[0]
-    return (f"Real Hi-net recordings of the 2016-04-15 M4.4 Kumamoto aftershock (`data/real/`): the "
-            f"{n['n']} traces an analyst labelled ({n['n_up']} up, {n['n_down']} down), read by `attpd predict "
-            f"--waveforms --picks`; 95 % intervals resample traces within each class (one event).\n\n"
-            + shown.to_markdown())
+    return shown.to_markdown()
+
+
+def markdown(tables: dict[str, pd.DataFrame], cases: list[RealCase]) -> str:
+    """The tables of :func:`score_cases` as the demo's summary prints them: the pooled one first, then each
+    case's."""
+    def heading(n, what: str) -> str:
+        events = n["n_events"]
+        unit = ("events resampled" if n["resampled"] == "events" else
+                "traces resampled within each class (one event)")
+        return (f"{what}: the {n['n']} traces an analyst labelled ({n['n_up']} up, {n['n_down']} down) of "
+                f"{events} event{'s' if events > 1 else ''}, read by `attpd predict --waveforms --picks`; 95 % "
+                f"intervals: {unit}.")
+
+    parts = []
+    if POOLED in tables:
+        parts.append(heading(tables[POOLED].iloc[0], f"All {len(cases)} real cases pooled"))
+        parts.append(_table_markdown(tables[POOLED]))
+    for case in cases:
+        parts.append(heading(tables[case.name].iloc[0], f"Real recordings {case.describe()}"))
+        parts.append(_table_markdown(tables[case.name]))
+    return "\n\n".join(parts)

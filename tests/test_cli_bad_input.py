@@ -217,6 +217,8 @@ CASES = [
                                          "--picks", "notes.csv", "--out", "new"], ["My Net", "lower-case"]),
     ("picks beside a published layout", ["data", "prepare", "--dataset", "pnw", "--source", R, "--picks",
                                          "notes.csv", "--out", "new"], ["--picks", "--waveforms"]),
+    ("a real-data folder that is not there", ["demo", "--workdir", "w", "--real-data", "nowhere"],
+     ["nowhere", "--real-data"]),
     ("a channel beside a store", ["predict", "--model-uri", "first-motion", "--input", S, "--component", "N",
                                   "--output", "p.csv"], ["--component", "--waveforms"]),
     ("freeze without a parent model", ["train", "--store", S, "--freeze"], ["--freeze", "--init-from"]),

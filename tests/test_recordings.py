@@ -280,3 +280,41 @@ def test_event_bootstrap_of_real_scores_draws_events():
     assert by_event["balanced_accuracy_ci"][0] == pytest.approx(0.5)
     assert by_event["balanced_accuracy_ci"][1] == pytest.approx(1.0)
     assert by_trace["balanced_accuracy_ci"][0] > 0.5
+
+
+def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path):
+    """Every folder of waveforms/ and picks beside the shipped case is a real case: each is scored, and two or
+    more are also scored pooled with events (named by case) resampled; a folder without picks is refused."""
+    from attpd_bench import sim_to_real
+    from attpd_bench.errors import DataError
+
+    root = tmp_path / "real"
+    for name, event in (("a-case", "A"), ("b-case", "B")):
+        (root / name).mkdir(parents=True)
+        (root / name / "waveforms").symlink_to(WAVEFORMS)
+        pd.read_csv(PICKS).assign(event_id=event).to_csv(root / name / "picks.csv", index=False)
+    (root / "notes").mkdir()  # no waveforms/: not a case
+    cases = sim_to_real.real_cases(root)
+    assert [c.name for c in cases] == ["a-case", "b-case"]
+    assert [c.name for c in sim_to_real.real_cases(root / "a-case")] == ["a-case"]  # a case folder itself
+
+    tables = sim_to_real.score_cases({"first-motion": "first-motion"}, cases)
+    assert list(tables) == [sim_to_real.POOLED, "a-case", "b-case"]
+    alone = sim_to_real.score_models({"first-motion": "first-motion"}).iloc[0]
+    pooled, each = tables[sim_to_real.POOLED].iloc[0], tables["a-case"].iloc[0]
+    assert each["balanced_accuracy"] == pytest.approx(alone["balanced_accuracy"])
+    assert each["balanced_accuracy_ci"] == pytest.approx(alone["balanced_accuracy_ci"])
+    assert (pooled["n"], pooled["n_events"], pooled["resampled"]) == (58, 2, "events")
+    assert pooled["balanced_accuracy"] == pytest.approx(alone["balanced_accuracy"])  # two copies of one event
+    # two identical events: every replicate draws the same figure twice or once each, so no spread at all
+    assert pooled["balanced_accuracy_ci"] == pytest.approx((alone["balanced_accuracy"],) * 2)
+    text = sim_to_real.markdown(tables, cases)
+    assert text.startswith("All 2 real cases pooled: the 58 traces an analyst labelled (34 up, 24 down) of 2 "
+                           "events") and "intervals: events resampled" in text
+    assert text.count("| first-motion |") == 3 and f"`{root / 'b-case'}/`" in text
+
+    (root / "c-case" / "waveforms").mkdir(parents=True)
+    with pytest.raises(DataError, match="c-case: a real case needs its picks beside waveforms/ .picks.csv"):
+        sim_to_real.real_cases(root)
+    with pytest.raises(DataError, match="nowhere: --real-data folder not found"):
+        sim_to_real.real_cases(tmp_path / "nowhere")
