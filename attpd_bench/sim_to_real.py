@@ -93,10 +93,6 @@ def real_cases(folder: Path | str = REAL_DATA) -> list[RealCase]:
     return [RealCase(p) for p in candidates if (p / "waveforms").is_dir()]
 
 
-def kumamoto_reader() -> RecordingsReader:
-    return RealCase(KUMAMOTO).reader()
-
-
 def windows_and_labels(reader: RecordingsReader) -> tuple[np.ndarray, pd.DataFrame]:
     """Every readable trace's stored window (n, 600) and its metadata (with the analyst's ``label``)."""
     chunks = [c for c in reader.chunks(4096) if len(c.waveforms)]

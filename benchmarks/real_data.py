@@ -47,18 +47,16 @@ def pickers(workdir: Path) -> dict[str, str]:
 def mechanism_angle(uri: str, folder: Path) -> tuple[float, int]:
     """Kagan angle (deg) of the mechanism SKHASH finds from ``uri``'s polarities to F-net's; and the picks used."""
     from attpd_bench.focal import skhash
-    from attpd_bench.data.recordings import RecordingsReader, read_picks
     from attpd_bench.evaluate import load_model
     from attpd_bench.focal.mechanism import kagan_angle
     from attpd_bench.predict import predict_to_file
-    from attpd_bench.sim_to_real import KUMAMOTO
+    from attpd_bench.sim_to_real import KUMAMOTO, RealCase
 
     origin = pd.read_csv(KUMAMOTO / "catalog.csv").iloc[0]
     catalog = folder / "catalog.csv"
     pd.DataFrame({"event_id": [origin["event_id"]], "time": [origin["origin_time"]], "latitude": [origin["latitude"]],
                   "longitude": [origin["longitude"]], "depth": [origin["depth_km"]]}).to_csv(catalog, index=False)
-    reader = RecordingsReader([KUMAMOTO / "waveforms"], read_picks(KUMAMOTO / "picks.csv"))
-    report = predict_to_file(load_model(uri), reader, folder / "pred.csv", overwrite=True,
+    report = predict_to_file(load_model(uri), RealCase(KUMAMOTO).reader(), folder / "pred.csv", overwrite=True,
                              skhash_out=folder / "skhash", catalog=catalog, velocity_model=Path("hinet"))
     found = skhash.run(folder / "skhash" / "control.txt")
     if found.empty:

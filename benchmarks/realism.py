@@ -70,7 +70,7 @@ def run(events: int = 150) -> str:
     store = prepare_store("hinet", raw, store_path, seed=0, overwrite=True)[0]
     synthetic = model_windows(store.read_rows(np.arange(len(store))))
     synthetic_labels = store.labels()
-    stored, meta = sim_to_real.windows_and_labels(sim_to_real.kumamoto_reader())
+    stored, meta = sim_to_real.windows_and_labels(sim_to_real.RealCase(sim_to_real.KUMAMOTO).reader())
     real, real_labels = model_windows(stored), meta["label"].to_numpy()
 
     sets = {"real (Kumamoto, Hi-net)": (real, real_labels), "synthetic Hi-net": (synthetic, synthetic_labels)}
