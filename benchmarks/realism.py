@@ -4,8 +4,9 @@ Four figures, logged to MLflow (experiment attpd/realism) and written to benchma
 real windows, the synthetic ones, and the synthetic ones of M >= 4 events (the real set is one M4.4):
 a grid of example windows, their mean amplitude spectra, the distribution of the first motion's amplitude over
 the window's peak, of the pre-P noise over the window's peak, and of the level just before P against the
-label's sign (the zero-phase band-pass's precursor); and a table of those statistics' quartiles
-with the first-motion baseline's balanced accuracy on each. Nothing here feeds back into the generator: it is a
+label's sign (the zero-phase band-pass's precursor); and a table of those statistics' quartiles, of the onset's
+clarity (first motion over pre-P noise) of the traces each analyst labelled up or down and of those left unknown,
+and the first-motion baseline's balanced accuracy on each. Nothing here feeds back into the generator: it is a
 report of what is still unlike the Earth.
 
 Usage: python benchmarks/realism.py [--events 150]
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import WORK, markdown_table  # noqa: E402
 
 from attpd_bench import sim_to_real  # noqa: E402
-from attpd_bench.data.labels import DOWN, UP  # noqa: E402
+from attpd_bench.data.labels import DOWN, UNKNOWN, UP  # noqa: E402
 from attpd_bench.data.prepare import prepare_store  # noqa: E402
 from attpd_bench.data.preprocess import model_windows  # noqa: E402
 from attpd_bench.data.synth import TRUTH_FILE, write_region  # noqa: E402
@@ -39,6 +40,13 @@ def onset_statistics(windows: np.ndarray) -> dict[str, np.ndarray]:
     over the window's peak, and the pre-P noise (largest |sample| in the second before P) over the peak."""
     return {"first motion / peak": np.abs(windows[:, P:P + 10]).max(axis=1),
             "pre-P noise / peak": np.abs(windows[:, P - 100:P - 5]).max(axis=1)}
+
+
+def onset_clarity(windows: np.ndarray) -> np.ndarray:
+    """Per window: the first motion over the pre-P noise (both as :func:`onset_statistics` measures them), the
+    onset's clarity as one sees it on the window; split by label it shows where each analyst's "unknown" lies."""
+    stats = onset_statistics(windows)
+    return stats["first motion / peak"] / np.maximum(stats["pre-P noise / peak"], 1e-6)
 
 
 def precursor_level(windows: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -81,6 +89,7 @@ def run(events: int = 150) -> str:
     sets[f"synthetic Hi-net, M >= {LARGE_MAGNITUDE}"] = (synthetic[large], synthetic_labels[large])
     stats = {name: onset_statistics(w) for name, (w, _) in sets.items()}
     precursors = {name: precursor_level(w, labels) for name, (w, labels) in sets.items()}
+    clarity = {name: onset_clarity(w) for name, (w, _) in sets.items()}
     baseline = FirstMotionPicker()
     scores = {name: sim_to_real.score(labels, baseline.predict(w[..., None]).argmax(axis=1))
               for name, (w, labels) in sets.items()}
@@ -122,10 +131,13 @@ def run(events: int = 150) -> str:
         rows.append([name, len(sets[name][0]),
                      *(f"{q[1]:.2f} [{q[0]:.2f}-{q[2]:.2f}]" for q in quartiles.values()),
                      "{1:.3f} [{0:.3f}, {2:.3f}]".format(*np.percentile(precursors[name], [25, 50, 75])),
+                     *("{1:.1f} [{0:.1f}-{2:.1f}]".format(*np.percentile(clarity[name][chosen], [25, 50, 75]))
+                       for chosen in (sets[name][1] < UNKNOWN, sets[name][1] == UNKNOWN)),
                      f"{scores[name]['balanced_accuracy']:.2f} ({scores[name]['coverage']:.2f})"])
     _log(folder, rows)
     return markdown_table(["windows", "n", "first motion / peak, median [IQR]", "pre-P noise / peak, median [IQR]",
                            "level before P x label sign, median [IQR] (U/D)",
+                           "first motion / pre-P noise, U/D: median [IQR]", "the same, unknown",
                            "first-motion baseline: balanced accuracy (coverage) on U/D"], rows) + \
         f"\n\nFigures: {folder / 'examples.png'}, {folder / 'distributions.png'} (and in MLflow, attpd/realism)."
 
