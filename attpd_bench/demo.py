@@ -222,7 +222,8 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
     the champions are scored on every labelled real case in ``real_data`` (:func:`sim_to_real.real_cases`)."""
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
-    cases = sim_to_real.real_cases(real_data)  # a wrong folder is refused before hours of work
+    cases = sim_to_real.real_cases(real_data)  # a wrong folder or an unusable case is refused before hours of work
+    real_set = sim_to_real.read_cases(cases) if cases else None
     size = size or SIZES["quick" if quick else "default"]
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -248,7 +249,7 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
                                 run_name="demo", configs=configs)
         baseline = {region: baseline_evaluation(store, size, seed) for region, store in stores.items()}
         predictions = predict_with_champions(workdir, list(stores))
-        real = sim_to_real.score_cases(real_data_pickers(list(stores)), cases, seed=seed) if cases else {}
+        real = sim_to_real.score_cases(real_data_pickers(list(stores)), real_set, seed=seed) if cases else {}
         mechanisms = mechanisms_with_champions(workdir, stores, [_most_test_events(stores)] if quick else
                                                list(stores), n_boot=size.n_boot, seed=seed)
     minutes = (time.perf_counter() - started) / 60

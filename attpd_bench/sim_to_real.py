@@ -77,7 +77,7 @@ class RealCase:
             return text
         events = pd.read_csv(catalog)
         if {"event_id", "origin_time", "magnitude"} <= set(events.columns) and len(events) <= 3:
-            listed = "; ".join(f"{r.event_id}, {str(r.origin_time)[:10]}, M {r.magnitude:g}"
+            listed = "; ".join(f"{r.event_id}, {str(r.origin_time)[:10]}, M {r.magnitude}"
                                for r in events.itertuples())
             return f"{text} ({listed})"
         return f"{text} ({len(events)} events)"
@@ -151,32 +151,56 @@ def score_recordings(model, reader: RecordingsReader, *, seed: int = 0) -> dict:
     return score(meta["label"].to_numpy(), predicted, seed=seed, events=meta["source_id"].to_numpy())
 
 
+@dataclass(frozen=True)
+class RealSet:
+    """The readable, labelled traces of some real cases, read once (cases are single events or a few: small)."""
+
+    cases: list[RealCase]
+    stored: np.ndarray  # (n, 600) store windows
+    labels: np.ndarray
+    events: np.ndarray  # "case/event_id": events of different cases never merge
+    case_of: np.ndarray
+
+
+def read_cases(cases: list[RealCase]) -> RealSet:
+    """Every case's windows and labels; a case with no readable trace labelled up or down is refused naming it
+    (the demo reads its cases before it trains, so nothing is lost)."""
+    read = {}
+    for case in cases:
+        stored, meta = windows_and_labels(case.reader())
+        if not np.isin(meta["label"].to_numpy(), (UP, DOWN)).any():
+            raise DataError(f"{case.path}: no readable trace with a pick labelled up or down (the picks' "
+                            f"polarity column): nothing to score a picker against")
+        read[case.name] = stored, meta
+    return RealSet(cases=list(cases), stored=np.concatenate([w for w, _ in read.values()]),
+                   labels=np.concatenate([m["label"].to_numpy() for _, m in read.values()]),
+                   events=np.concatenate([name + "/" + m["source_id"].astype(str).to_numpy()
+                                          for name, (_, m) in read.items()]),
+                   case_of=np.concatenate([np.full(len(m), name) for name, (_, m) in read.items()]))
+
+
 def score_models(models: dict[str, object], *, seed: int = 0, case: Path = KUMAMOTO) -> pd.DataFrame:
     """One row per named model (a loaded model, or anything :func:`evaluate.load_model` takes) on one case."""
-    return score_cases(models, [RealCase(Path(case))], seed=seed)[Path(case).name]
+    return score_cases(models, read_cases([RealCase(Path(case))]), seed=seed)[Path(case).name]
 
 
-def score_cases(models: dict[str, object], cases: list[RealCase], *, seed: int = 0) -> dict[str, pd.DataFrame]:
+def score_cases(models: dict[str, object], real: RealSet, *, seed: int = 0) -> dict[str, pd.DataFrame]:
     """Per case (by name) a table of one row per named model; with two or more cases also ``POOLED``: every
-    case's labelled traces together, events (named by case and event id) resampled."""
+    case's labelled traces together, events resampled."""
     from attpd_bench.evaluate import load_model
 
-    read = {case.name: windows_and_labels(case.reader()) for case in cases}
-    stored = np.concatenate([w for w, _ in read.values()])
-    labels = np.concatenate([m["label"].to_numpy() for _, m in read.values()])
-    events = np.concatenate([name + "/" + m["source_id"].astype(str).to_numpy() for name, (_, m) in read.items()])
-    case_of = np.concatenate([np.full(len(m), name) for name, (_, m) in read.items()])
-    tables = {name: [] for name in read}
+    names = [case.name for case in real.cases]
+    tables = {name: [] for name in names}
     pooled = []
     for picker, model in models.items():
         model = load_model(model) if isinstance(model, str) else model
-        predicted = probabilities(model, stored).argmax(axis=1)
-        for name in read:
-            here = case_of == name
-            tables[name].append({"picker": picker, **score(labels[here], predicted[here], seed=seed,
-                                                           events=events[here])})
-        if len(read) > 1:
-            pooled.append({"picker": picker, **score(labels, predicted, seed=seed, events=events)})
+        predicted = probabilities(model, real.stored).argmax(axis=1)
+        for name in names:
+            here = real.case_of == name
+            tables[name].append({"picker": picker, **score(real.labels[here], predicted[here], seed=seed,
+                                                           events=real.events[here])})
+        if len(names) > 1:
+            pooled.append({"picker": picker, **score(real.labels, predicted, seed=seed, events=real.events)})
     out = {name: pd.DataFrame(rows).set_index("picker") for name, rows in tables.items()}
     return {POOLED: pd.DataFrame(pooled).set_index("picker"), **out} if pooled else out
 

@@ -4,6 +4,7 @@ resampled copies give the store's window; every bad kind of recording is listed 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -298,7 +299,7 @@ def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path):
     assert [c.name for c in cases] == ["a-case", "b-case"]
     assert [c.name for c in sim_to_real.real_cases(root / "a-case")] == ["a-case"]  # a case folder itself
 
-    tables = sim_to_real.score_cases({"first-motion": "first-motion"}, cases)
+    tables = sim_to_real.score_cases({"first-motion": "first-motion"}, sim_to_real.read_cases(cases))
     assert list(tables) == [sim_to_real.POOLED, "a-case", "b-case"]
     alone = sim_to_real.score_models({"first-motion": "first-motion"}).iloc[0]
     pooled, each = tables[sim_to_real.POOLED].iloc[0], tables["a-case"].iloc[0]
@@ -313,6 +314,12 @@ def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path):
                            "events") and "intervals: events resampled" in text
     assert text.count("| first-motion |") == 3 and f"`{root / 'b-case'}/`" in text
 
+    (root / "unlabelled" / "waveforms").mkdir(parents=True)
+    (root / "unlabelled" / "waveforms" / "x.SAC").symlink_to(next(WAVEFORMS.glob("*.SAC")))
+    pd.read_csv(PICKS).assign(polarity="K").to_csv(root / "unlabelled" / "picks.csv", index=False)
+    with pytest.raises(DataError, match="unlabelled: no readable trace with a pick labelled up or down"):
+        sim_to_real.read_cases(sim_to_real.real_cases(root / "unlabelled"))
+    shutil.rmtree(root / "unlabelled")
     (root / "c-case" / "waveforms").mkdir(parents=True)
     with pytest.raises(DataError, match="c-case: a real case needs its picks beside waveforms/ .picks.csv"):
         sim_to_real.real_cases(root)
