@@ -86,7 +86,7 @@ class RealCase:
 def real_cases(folder: Path | str = REAL_DATA) -> list[RealCase]:
     """Every real case in ``folder`` (its sub-folders holding ``waveforms/``), by name; a folder that is a case
     itself is the one case."""
-    folder = Path(folder)
+    folder = Path(folder).resolve()  # the demo reads its cases here, then works in its workdir
     if not folder.is_dir():
         raise DataError(f"{folder}: --real-data folder not found (expected folders of waveforms/ and picks.csv)")
     candidates = [folder] if (folder / "waveforms").is_dir() else sorted(p for p in folder.iterdir() if p.is_dir())

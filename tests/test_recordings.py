@@ -283,7 +283,7 @@ def test_event_bootstrap_of_real_scores_draws_events():
     assert by_trace["balanced_accuracy_ci"][0] > 0.5
 
 
-def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path):
+def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path, monkeypatch):
     """Every folder of waveforms/ and picks beside the shipped case is a real case: each is scored, and two or
     more are also scored pooled with events (named by case) resampled; a folder without picks is refused."""
     from attpd_bench import sim_to_real
@@ -298,6 +298,10 @@ def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path):
     cases = sim_to_real.real_cases(root)
     assert [c.name for c in cases] == ["a-case", "b-case"]
     assert [c.name for c in sim_to_real.real_cases(root / "a-case")] == ["a-case"]  # a case folder itself
+    monkeypatch.chdir(tmp_path)  # a relative folder is where the user is, not where the demo works later
+    relative = sim_to_real.real_cases("real")
+    monkeypatch.chdir(root / "notes")
+    assert relative[0].describe() == f"`{root / 'a-case'}/`" and relative[0].reader().waveforms
 
     tables = sim_to_real.score_cases({"first-motion": "first-motion"}, sim_to_real.read_cases(cases))
     assert list(tables) == [sim_to_real.POOLED, "a-case", "b-case"]
