@@ -329,3 +329,20 @@ def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path, monkeypa
         sim_to_real.real_cases(root)
     with pytest.raises(DataError, match="nowhere: --real-data folder not found"):
         sim_to_real.real_cases(tmp_path / "nowhere")
+
+
+def test_numeric_polarities_follow_skhash_signs(tmp_path):
+    """A picks CSV whose polarity column is SKHASH's numbers (1 up, -1 down, 0 unknown; written as floats
+    where a column has blanks) reads as the letters do; another number is refused naming it."""
+    from attpd_bench.data.recordings import polarity_labels
+    from attpd_bench.errors import DataError
+
+    picks = pd.read_csv(PICKS)
+    picks["polarity"] = picks["polarity"].map({"U": 1, "D": -1, "K": 0})
+    picks.to_csv(tmp_path / "numeric.csv", index=False)
+    letters, numbers = read_picks(PICKS).table, read_picks(tmp_path / "numeric.csv").table
+    np.testing.assert_array_equal(numbers["label"].to_numpy(), letters["label"].to_numpy())
+    np.testing.assert_array_equal(polarity_labels(["+1", "1.0", "-1", "0", 1, -1.0, 0.0, ""]),
+                                  [UP, UP, DOWN, UNKNOWN, UP, DOWN, UNKNOWN, -1])
+    with pytest.raises(DataError, match="polarity '2' not understood"):
+        polarity_labels(["2"])

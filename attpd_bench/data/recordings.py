@@ -16,7 +16,8 @@ Inputs, each in the field's formats:
 A pick matches the vertical channel (``Z``, or Hi-net's ``U``; ``component`` chooses another) of a trace whose
 station code equals the pick's, and whose network, location and channel equal the pick's where the pick names
 them. Polarity words: ``U``/``C``/``+``/``up``/``positive`` -> up, ``D``/``-``/``down``/``negative`` -> down,
-``K``/``N``/``X``/``?``/``unknown``/``undecidable`` -> unknown, blank -> no label.
+``K``/``N``/``X``/``?``/``unknown``/``undecidable`` -> unknown, SKHASH's signs ``1``/``-1``/``0`` likewise,
+blank -> no label.
 
 Each matched trace becomes the store's 600 samples exactly as a long published trace does (the same 100-sample
 taper, 1-45 Hz band-pass and cut, :func:`preprocess.preprocess_long`), so a published-layout trace written as
@@ -52,9 +53,11 @@ HALF_WINDOW_S = STORE_P_SAMPLE / SAMPLING_RATE_HZ  # the store needs 3 s of clea
 VERTICAL = ("Z", "U")  # the last letter of a vertical channel (Hi-net names it U)
 PICK_COLUMNS = ("event_id", "network", "station", "location", "channel", "p_time", "polarity")
 SAC_MARKERS = ("a", *(f"t{i}" for i in range(10)))
-POLARITY_CODES = {**dict.fromkeys(("u", "c", "+", "up", "positive", "compression", "compressional"), UP),
-                  **dict.fromkeys(("d", "-", "down", "negative", "dilatation", "dilatational"), DOWN),
-                  **dict.fromkeys(("k", "n", "x", "?", "unknown", "undecidable"), UNKNOWN)}
+# letters and words, and SKHASH's signed numbers (1 / -1 / 0; "1.0" where a CSV column with blanks was floats)
+POLARITY_CODES = {**dict.fromkeys(("u", "c", "+", "up", "positive", "compression", "compressional",
+                                   "1", "+1", "1.0"), UP),
+                  **dict.fromkeys(("d", "-", "down", "negative", "dilatation", "dilatational", "-1", "-1.0"), DOWN),
+                  **dict.fromkeys(("k", "n", "x", "?", "unknown", "undecidable", "0", "0.0", "-0.0"), UNKNOWN)}
 QUAKEML_POLARITY = {UP: "positive", DOWN: "negative", UNKNOWN: "undecidable"}
 
 
@@ -88,8 +91,8 @@ def polarity_labels(values) -> np.ndarray:
         if word == "":
             continue
         if word not in POLARITY_CODES:
-            raise DataError(f"polarity {value!r} not understood; expected U/D/K, +/-, up/down/unknown or "
-                            f"positive/negative/undecidable")
+            raise DataError(f"polarity {value!r} not understood; expected U/D/K, +/-, up/down/unknown, "
+                            f"positive/negative/undecidable or 1/-1/0")
         out[i] = POLARITY_CODES[word]
     return out
 
