@@ -1,7 +1,8 @@
-"""Realism report: real Hi-net windows (data/real/) beside synthetic Hi-net windows of the generator.
+"""Realism report: real windows (every case in data/real/) beside synthetic Hi-net windows of the generator.
 
 Four figures, logged to MLflow (experiment attpd/realism) and written to benchmarks/_work/realism/, for the
-real windows, the synthetic ones, and the synthetic ones of M >= 4 events (the real set is one M4.4):
+real windows of each case (the shipped one: Hi-net, one M4.4), the synthetic ones, and the synthetic ones of
+M >= 4 events:
 a grid of example windows, their mean amplitude spectra, the distribution of the first motion's amplitude over
 the window's peak, of the pre-P noise over the window's peak, and of the level just before P against the
 label's sign (the zero-phase band-pass's precursor); and a table of those statistics' quartiles, of the onset's
@@ -78,10 +79,10 @@ def run(events: int = 150) -> str:
     store = prepare_store("hinet", raw, store_path, seed=0, overwrite=True)[0]
     synthetic = model_windows(store.read_rows(np.arange(len(store))))
     synthetic_labels = store.labels()
-    stored, meta = sim_to_real.windows_and_labels(sim_to_real.RealCase(sim_to_real.KUMAMOTO).reader())
-    real, real_labels = model_windows(stored), meta["label"].to_numpy()
-
-    sets = {"real (Kumamoto, Hi-net)": (real, real_labels), "synthetic Hi-net": (synthetic, synthetic_labels)}
+    real = sim_to_real.read_cases(sim_to_real.real_cases())  # Kumamoto, and any case dropped into data/real/
+    sets = {f"real ({case.name})": (model_windows(real.stored[real.case_of == case.name]),
+                                    real.labels[real.case_of == case.name]) for case in real.cases}
+    sets["synthetic Hi-net"] = (synthetic, synthetic_labels)
     # like with like: the real set is one M4.4 event, the synthetic set mostly small events
     # (the Hi-net layout carries no magnitude: the generator's truth table has it, by trace)
     truth = pd.read_csv(raw / TRUTH_FILE, usecols=["source_trace_name", "magnitude"]).set_index("source_trace_name")
@@ -97,7 +98,7 @@ def run(events: int = 150) -> str:
     fig, axes = plt.subplots(6, len(sets), figsize=(4.5 * len(sets), 9), sharex=True)
     t = (np.arange(400) - P) / 100
     for col, (name, (w, labels)) in enumerate(sets.items()):
-        picked = np.flatnonzero(labels < 2)[:6]
+        picked = np.flatnonzero(np.isin(labels, (UP, DOWN)))[:6]
         for row, i in enumerate(picked):
             axes[row, col].plot(t, w[i], lw=0.7, color="k")
             axes[row, col].axvline(0, color="r", lw=0.5)
@@ -132,7 +133,8 @@ def run(events: int = 150) -> str:
                      *(f"{q[1]:.2f} [{q[0]:.2f}-{q[2]:.2f}]" for q in quartiles.values()),
                      "{1:.3f} [{0:.3f}, {2:.3f}]".format(*np.percentile(precursors[name], [25, 50, 75])),
                      *("{1:.1f} [{0:.1f}-{2:.1f}]".format(*np.percentile(clarity[name][chosen], [25, 50, 75]))
-                       for chosen in (sets[name][1] < UNKNOWN, sets[name][1] == UNKNOWN)),
+                       if chosen.any() else "none"
+                       for chosen in (np.isin(sets[name][1], (UP, DOWN)), sets[name][1] == UNKNOWN)),
                      f"{scores[name]['balanced_accuracy']:.2f} ({scores[name]['coverage']:.2f})"])
     _log(folder, rows)
     return markdown_table(["windows", "n", "first motion / peak, median [IQR]", "pre-P noise / peak, median [IQR]",
