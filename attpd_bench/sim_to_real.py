@@ -167,7 +167,10 @@ def read_cases(cases: list[RealCase]) -> RealSet:
     (the demo reads its cases before it trains, so nothing is lost)."""
     read = {}
     for case in cases:
-        stored, meta = windows_and_labels(case.reader())
+        try:
+            stored, meta = windows_and_labels(case.reader())
+        except DataError as exc:
+            raise DataError(f"{case.path}: {exc}") from None
         if not np.isin(meta["label"].to_numpy(), (UP, DOWN)).any():
             raise DataError(f"{case.path}: no readable trace with a pick labelled up or down (the picks' "
                             f"polarity column): nothing to score a picker against")

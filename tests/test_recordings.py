@@ -323,6 +323,9 @@ def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path, monkeypa
     pd.read_csv(PICKS).assign(polarity="K").to_csv(root / "unlabelled" / "picks.csv", index=False)
     with pytest.raises(DataError, match="unlabelled: no readable trace with a pick labelled up or down"):
         sim_to_real.read_cases(sim_to_real.real_cases(root / "unlabelled"))
+    (root / "unlabelled" / "picks.csv").write_text("station,p_time,polarity\nNOSUCH,2016-04-15T07:46:54Z,U\n")
+    with pytest.raises(DataError, match="unlabelled: no readable trace with a P pick"):
+        sim_to_real.read_cases(sim_to_real.real_cases(root / "unlabelled"))
     shutil.rmtree(root / "unlabelled")
     (root / "c-case" / "waveforms").mkdir(parents=True)
     with pytest.raises(DataError, match="c-case: a real case needs its picks beside waveforms/ .picks.csv"):
