@@ -45,20 +45,19 @@ class RealCase:
     """A folder of labelled real recordings: ``waveforms/``, a picks file, optionally ``catalog.csv``."""
 
     path: Path
+    picks_file: Path
 
-    def __post_init__(self):
-        self.picks_file  # noqa: B018 (a case without picks is refused when found, before any training)
+    @classmethod
+    def at(cls, path: Path) -> "RealCase":
+        """The case in ``path``, with the first of ``PICK_FILES`` there; none is refused naming the folder."""
+        for name in PICK_FILES:
+            if (path / name).is_file():
+                return cls(path, path / name)
+        raise DataError(f"{path}: a real case needs its picks beside waveforms/ ({' or '.join(PICK_FILES)})")
 
     @property
     def name(self) -> str:
         return self.path.name
-
-    @property
-    def picks_file(self) -> Path:
-        for name in PICK_FILES:
-            if (self.path / name).is_file():
-                return self.path / name
-        raise DataError(f"{self.path}: a real case needs its picks beside waveforms/ ({' or '.join(PICK_FILES)})")
 
     def reader(self) -> RecordingsReader:
         reader = RecordingsReader([self.path / "waveforms"], read_picks(self.picks_file))
@@ -90,7 +89,7 @@ def real_cases(folder: Path | str = REAL_DATA) -> list[RealCase]:
     if not folder.is_dir():
         raise DataError(f"{folder}: --real-data folder not found (expected folders of waveforms/ and picks.csv)")
     candidates = [folder] if (folder / "waveforms").is_dir() else sorted(p for p in folder.iterdir() if p.is_dir())
-    return [RealCase(p) for p in candidates if (p / "waveforms").is_dir()]
+    return [RealCase.at(p) for p in candidates if (p / "waveforms").is_dir()]
 
 
 def windows_and_labels(reader: RecordingsReader) -> tuple[np.ndarray, pd.DataFrame]:
@@ -184,7 +183,7 @@ def read_cases(cases: list[RealCase]) -> RealSet:
 
 def score_models(models: dict[str, object], *, seed: int = 0, case: Path = KUMAMOTO) -> pd.DataFrame:
     """One row per named model (a loaded model, or anything :func:`evaluate.load_model` takes) on one case."""
-    return score_cases(models, read_cases([RealCase(Path(case))]), seed=seed)[Path(case).name]
+    return score_cases(models, read_cases([RealCase.at(Path(case))]), seed=seed)[Path(case).name]
 
 
 def score_cases(models: dict[str, object], real: RealSet, *, seed: int = 0) -> dict[str, pd.DataFrame]:

@@ -56,7 +56,7 @@ def mechanism_angle(uri: str, folder: Path) -> tuple[float, int]:
     catalog = folder / "catalog.csv"
     pd.DataFrame({"event_id": [origin["event_id"]], "time": [origin["origin_time"]], "latitude": [origin["latitude"]],
                   "longitude": [origin["longitude"]], "depth": [origin["depth_km"]]}).to_csv(catalog, index=False)
-    report = predict_to_file(load_model(uri), RealCase(KUMAMOTO).reader(), folder / "pred.csv", overwrite=True,
+    report = predict_to_file(load_model(uri), RealCase.at(KUMAMOTO).reader(), folder / "pred.csv", overwrite=True,
                              skhash_out=folder / "skhash", catalog=catalog, velocity_model=Path("hinet"))
     found = skhash.run(folder / "skhash" / "control.txt")
     if found.empty:

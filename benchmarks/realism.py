@@ -43,10 +43,9 @@ def onset_statistics(windows: np.ndarray) -> dict[str, np.ndarray]:
             "pre-P noise / peak": np.abs(windows[:, P - 100:P - 5]).max(axis=1)}
 
 
-def onset_clarity(windows: np.ndarray) -> np.ndarray:
-    """Per window: the first motion over the pre-P noise (both as :func:`onset_statistics` measures them), the
-    onset's clarity as one sees it on the window; split by label it shows where each analyst's "unknown" lies."""
-    stats = onset_statistics(windows)
+def onset_clarity(stats: dict[str, np.ndarray]) -> np.ndarray:
+    """Per window of :func:`onset_statistics`: the first motion over the pre-P noise, the onset's clarity as one
+    sees it on the window; split by label it shows where each analyst's "unknown" lies."""
     return stats["first motion / peak"] / np.maximum(stats["pre-P noise / peak"], 1e-6)
 
 
@@ -80,8 +79,10 @@ def run(events: int = 150) -> str:
     synthetic = model_windows(store.read_rows(np.arange(len(store))))
     synthetic_labels = store.labels()
     real = sim_to_real.read_cases(sim_to_real.real_cases())  # Kumamoto, and any case dropped into data/real/
-    sets = {f"real ({case.name})": (model_windows(real.stored[real.case_of == case.name]),
-                                    real.labels[real.case_of == case.name]) for case in real.cases}
+    sets = {}
+    for case in real.cases:
+        here = real.case_of == case.name
+        sets[f"real ({case.name})"] = (model_windows(real.stored[here]), real.labels[here])
     sets["synthetic Hi-net"] = (synthetic, synthetic_labels)
     # like with like: the real set is one M4.4 event, the synthetic set mostly small events
     # (the Hi-net layout carries no magnitude: the generator's truth table has it, by trace)
@@ -90,7 +91,7 @@ def run(events: int = 150) -> str:
     sets[f"synthetic Hi-net, M >= {LARGE_MAGNITUDE}"] = (synthetic[large], synthetic_labels[large])
     stats = {name: onset_statistics(w) for name, (w, _) in sets.items()}
     precursors = {name: precursor_level(w, labels) for name, (w, labels) in sets.items()}
-    clarity = {name: onset_clarity(w) for name, (w, _) in sets.items()}
+    clarity = {name: onset_clarity(stats[name]) for name in sets}
     baseline = FirstMotionPicker()
     scores = {name: sim_to_real.score(labels, baseline.predict(w[..., None]).argmax(axis=1))
               for name, (w, labels) in sets.items()}
