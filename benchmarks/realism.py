@@ -49,6 +49,23 @@ def onset_clarity(stats: dict[str, np.ndarray]) -> np.ndarray:
     return stats["first motion / peak"] / np.maximum(stats["pre-P noise / peak"], 1e-6)
 
 
+def unclear_onsets(clarity: dict[str, np.ndarray], sets: dict, large: np.ndarray) -> str:
+    """Where the real labelled onsets that the synthetic set calls unknown sit: at or below the median clarity of
+    the synthetic M >= 4 unknowns (a threshold from the synthetic set alone), the real up/down traces per case,
+    and the synthetic windows with their unknown share, overall and of M >= 4 events."""
+    synthetic_clarity, synthetic_labels = clarity["synthetic Hi-net"], sets["synthetic Hi-net"][1]
+    threshold = float(np.median(synthetic_clarity[large & (synthetic_labels == UNKNOWN)]))
+    unclear = synthetic_clarity <= threshold
+    real = [f"{int(np.sum(clarity[name][labelled] <= threshold))} of {int(labelled.sum())} up/down traces of {name}"
+            for name, (_, labels) in sets.items() if name.startswith("real")
+            for labelled in [np.isin(labels, (UP, DOWN))]]
+    return (f"At a clarity of {threshold:.1f} or less (the median of the synthetic M >= {LARGE_MAGNITUDE} "
+            f"unknowns): {'; '.join(real)}; {int(unclear.sum())} synthetic windows, "
+            f"{np.mean(synthetic_labels[unclear] == UNKNOWN):.0%} unknown, {np.mean(large[unclear]):.0%} of them "
+            f"from M >= {LARGE_MAGNITUDE} events, of which {np.mean(synthetic_labels[unclear & large] == UNKNOWN):.0%}"
+            f" are unknown ({int(np.sum(unclear & large))} windows).")
+
+
 def precursor_level(windows: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Per up/down window: the mean level of the 0.1 s before P times the label's sign (+1 up, -1 down). The
     store path's zero-phase band-pass spreads an onset backwards in time with the opposite sign (REFERENCE.md),
@@ -142,7 +159,7 @@ def run(events: int = 150) -> str:
                            "level before P x label sign, median [IQR] (U/D)",
                            "first motion / pre-P noise, U/D: median [IQR]", "the same, unknown",
                            "first-motion baseline: balanced accuracy (coverage) on U/D"], rows) + \
-        f"\n\nFigures: {folder / 'examples.png'}, {folder / 'distributions.png'} (and in MLflow, attpd/realism)."
+        f"\n\n{unclear_onsets(clarity, sets, large)}\n\nFigures: {folder / 'examples.png'}, {folder / 'distributions.png'} (and in MLflow, attpd/realism)."
 
 
 def _log(folder: Path, rows: list) -> None:
