@@ -117,6 +117,9 @@ def data_prepare(
                                                  "original random 80/20 trace split.")] = "event",
     chunk_size: Annotated[int, typer.Option(help="Traces read and filtered per chunk (bounds memory).")] = 512,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
+    unread: Annotated[str, typer.Option(help="A synthetic region's picks never read for polarity (truth.csv): "
+                                             "keep (unknown, as the published sets), drop, or read (the label "
+                                             "its analyst would have written).")] = "keep",
 ):
     """Build a canonical store (SeisBench format, event split, fingerprint) from a published layout."""
     from attpd_bench.data.prepare import check_dataset_name, prepare_store
@@ -128,7 +131,8 @@ def data_prepare(
     reader = None if isinstance(recordings, Path) else recordings
     with progress(f"prepare {dataset}") as update:
         store, report = prepare_store(dataset, source, out, seed=seed, split_mode=split_mode,
-                                      chunk_size=chunk_size, overwrite=overwrite, reader=reader, on_chunk=update)
+                                      chunk_size=chunk_size, overwrite=overwrite, reader=reader, unread=unread,
+                                      on_chunk=update)
     console.print(f"store {store.path}: {report.written} traces written of {report.read} read, "
                   f"fingerprint {store.fingerprint[:16]}")
     if report.skipped:

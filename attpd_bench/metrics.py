@@ -114,6 +114,22 @@ def resample_counts(n_units: int, n_boot: int, seed: int, strata=None) -> np.nda
     return counts
 
 
+def two_stage_counts(units, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, n_items) how often each item (a trace) is drawn when its units (events) are drawn with
+    replacement and then, within each drawn copy of a unit, its items with replacement (a two-stage bootstrap,
+    Davison & Hinkley 1997, 2.4): an interval from one event is a trace bootstrap, and two copies of one event
+    are not mistaken for two independent events (their interval is no narrower than the traces allow)."""
+    rng = np.random.default_rng(seed)
+    keys, unit_of = np.unique(np.asarray(units).astype(str), return_inverse=True)
+    copies = rng.multinomial(len(keys), np.full(len(keys), 1 / len(keys)), size=n_boot)  # (n_boot, n_units)
+    counts = np.zeros((n_boot, len(unit_of)))
+    for k in range(len(keys)):
+        members = np.flatnonzero(unit_of == k)
+        # the sum of m independent draws of n items is one multinomial draw of m n
+        counts[:, members] = rng.multinomial(copies[:, k] * len(members), np.full(len(members), 1 / len(members)))
+    return counts
+
+
 def median_interval(values, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of the median of ``values`` (one per unit, e.g. an event's Kagan angle), the units
     resampled by :func:`resample_counts`; NaN for no values."""

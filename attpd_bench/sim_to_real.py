@@ -108,21 +108,19 @@ def probabilities(model, stored: np.ndarray) -> np.ndarray:
 
 
 def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0, events=None) -> dict:
-    """Scores on the traces labelled up or down, with bootstrap intervals by :func:`metrics.resample_counts`:
-    events resampled where ``events`` name two or more (traces of one event are not independent), else traces
-    resampled within each class (one event: the interval says how much its traces can tell)."""
+    """Scores on the traces labelled up or down, with two-stage bootstrap intervals
+    (:func:`metrics.two_stage_counts`): events resampled, then traces within each drawn event (one event: its
+    traces; traces of one event are not independent, and a few events are not many)."""
     labelled = np.isin(labels, (UP, DOWN))
     y, p = labels[labelled].astype(np.int64), predicted[labelled].astype(np.int64)
     if len(y) == 0:
         raise DataError("no trace is labelled up or down: nothing to score against (the picks' polarity column)")
-    events = None if events is None else np.asarray(events).astype(str)[labelled]
-    if events is not None and len(np.unique(events)) >= 2:
-        per_unit, _ = M.event_confusions(y, p, events)
-        counts, unit = M.resample_counts(len(per_unit), N_BOOT, seed), "events"
-    else:
-        per_unit = np.zeros((len(y), N_CLASSES * N_CLASSES))
-        per_unit[np.arange(len(y)), y * N_CLASSES + p] = 1
-        counts, unit = M.resample_counts(len(y), N_BOOT, seed, strata=y), "traces within each class"
+    events = np.zeros(len(y), dtype=str) if events is None else np.asarray(events).astype(str)[labelled]
+    per_unit = np.zeros((len(y), N_CLASSES * N_CLASSES))
+    per_unit[np.arange(len(y)), y * N_CLASSES + p] = 1
+    counts = M.two_stage_counts(events, N_BOOT, seed)
+    n_events = len(np.unique(events))
+    unit = "events, then traces within each" if n_events >= 2 else "traces"
     replicates = (counts @ per_unit).reshape(-1, N_CLASSES, N_CLASSES)
 
     def figures(cm: np.ndarray) -> dict:
@@ -133,7 +131,7 @@ def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0, events=No
                 "coverage": values["sign_coverage"], "sign_accuracy": values["sign_accuracy"]}
 
     result = {"n": int(len(y)), "n_up": int(np.sum(y == UP)), "n_down": int(np.sum(y == DOWN)),
-              "n_events": 1 if events is None else int(len(np.unique(events))), "resampled": unit,
+              "n_events": int(n_events), "resampled": unit,
               **{k: float(v) for k, v in figures(M.confusion(y, p)).items()}}
     draws = figures(replicates)
     for key in ("accuracy", "balanced_accuracy"):
@@ -225,8 +223,7 @@ def markdown(tables: dict[str, pd.DataFrame], cases: list[RealCase]) -> str:
     case's."""
     def heading(n, what: str) -> str:
         events = n["n_events"]
-        unit = ("events resampled" if n["resampled"] == "events" else
-                "traces resampled within each class (one event)")
+        unit = f"{n['resampled']} resampled"
         return (f"{what}: the {n['n']} traces an analyst labelled ({n['n_up']} up, {n['n_down']} down) of "
                 f"{events} event{'s' if events > 1 else ''}, read by `attpd predict --waveforms --picks`; 95 % "
                 f"intervals: {unit}.")

@@ -276,7 +276,7 @@ def test_event_bootstrap_of_real_scores_draws_events():
     events = np.array(["A"] * 5 + ["B"] * 5 + ["A"] * 5 + ["B"] * 5)
     by_trace, by_event = score(labels, predicted), score(labels, predicted, events=events)
     assert by_trace["balanced_accuracy"] == by_event["balanced_accuracy"] == pytest.approx(0.75)
-    assert by_event["resampled"] == "events" and by_event["n_events"] == 2
+    assert by_event["resampled"] == "events, then traces within each" and by_event["n_events"] == 2
     # two events: a replicate is A twice, B twice or one of each, so the interval reaches 0.5 and 1.0
     assert by_event["balanced_accuracy_ci"][0] == pytest.approx(0.5)
     assert by_event["balanced_accuracy_ci"][1] == pytest.approx(1.0)
@@ -309,13 +309,17 @@ def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path, monkeypa
     pooled, each = tables[sim_to_real.POOLED].iloc[0], tables["a-case"].iloc[0]
     assert each["balanced_accuracy"] == pytest.approx(alone["balanced_accuracy"])
     assert each["balanced_accuracy_ci"] == pytest.approx(alone["balanced_accuracy_ci"])
-    assert (pooled["n"], pooled["n_events"], pooled["resampled"]) == (58, 2, "events")
+    assert (pooled["n"], pooled["n_events"], pooled["resampled"]) == (58, 2, "events, then traces within each")
     assert pooled["balanced_accuracy"] == pytest.approx(alone["balanced_accuracy"])  # two copies of one event
-    # two identical events: every replicate draws the same figure twice or once each, so no spread at all
-    assert pooled["balanced_accuracy_ci"] == pytest.approx((alone["balanced_accuracy"],) * 2)
+    # issue 38 item 4: two identical events are not two independent ones: the two-stage bootstrap keeps the
+    # traces' spread (the old event-only bootstrap gave this a zero-width interval); one copy's / sqrt 2 at least
+    width = np.diff(pooled["balanced_accuracy_ci"])[0]
+    alone_width = np.diff(alone["balanced_accuracy_ci"])[0]
+    assert alone_width > 0.05 and width >= 0.6 * alone_width
+    assert pooled["balanced_accuracy_ci"][0] <= pooled["balanced_accuracy"] <= pooled["balanced_accuracy_ci"][1]
     text = sim_to_real.markdown(tables, cases)
     assert text.startswith("All 2 real cases pooled: the 58 traces an analyst labelled (34 up, 24 down) of 2 "
-                           "events") and "intervals: events resampled" in text
+                           "events") and "intervals: events, then traces within each resampled" in text
     assert text.count("| first-motion |") == 3 and f"`{root / 'b-case'}/`" in text
 
     (root / "unlabelled" / "waveforms").mkdir(parents=True)
@@ -349,3 +353,75 @@ def test_numeric_polarities_follow_skhash_signs(tmp_path):
                                   [UP, UP, DOWN, UNKNOWN, UP, DOWN, UNKNOWN, -1])
     with pytest.raises(DataError, match="polarity '2' not understood"):
         polarity_labels(["2"])
+
+
+@pytest.mark.parametrize("offset", [1e4, 1e5])
+def test_a_dc_offset_and_a_trend_do_not_reach_the_window(tmp_path, offset):
+    """Issue 38 item 1: raw counts with a DC offset (and a slow drift) and P 3 s after the start give the same
+    window as without them: the peak is the onset's, not the taper's transient at the window's start, and the
+    first-motion rule reads the onset's sign. The published layouts keep the original processing (no detrend)."""
+    from attpd_bench.data.preprocess import model_windows, preprocess_long
+    from attpd_bench.models.first_motion import FirstMotionPicker
+
+    rng = np.random.default_rng(1)
+    n, p = 3000, 300
+    t = np.arange(n) - p
+    onset = np.where(t >= 0, -np.sin(2 * np.pi * t / 25) * np.exp(-np.maximum(t, 0) / 40), 0.0) * 500
+    clean = onset + rng.normal(0, 5, n)
+    start = UTCDateTime("2020-01-01T00:00:00")
+    pd.DataFrame({"event_id": ["e1"], "trace_id": ["XX.STA..HHZ"], "p_time": [str(start + p / 100.0)],
+                  "polarity": ["D"]}).to_csv(tmp_path / "picks.csv", index=False)
+    windows = []
+    for data in (clean, clean + offset + np.linspace(0, offset / 10, n)):
+        path = tmp_path / "trace.mseed"
+        Stream([Trace(data.astype(np.float32), header={"network": "XX", "station": "STA", "channel": "HHZ",
+                                                       "starttime": start, "sampling_rate": 100.0})]).write(
+            str(path), format="MSEED")
+        windows.append(next(RecordingsReader([path], read_picks(tmp_path / "picks.csv")).chunks()).waveforms[0])
+    model_window = model_windows(windows[1][None, :])[0]
+    assert 195 <= np.argmax(np.abs(model_window)) <= 215
+    assert np.abs(windows[1] - windows[0]).max() < 0.01 * np.abs(windows[0]).max()
+    assert FirstMotionPicker().predict(model_window[None, :, None]).argmax(axis=1).tolist() == [DOWN]
+    # the published path is the original code's, offset included (its taper transient is the published input)
+    published = preprocess_long((clean + offset)[None, :], np.array([p]))[0]
+    assert np.abs(published - windows[0]).max() > 0.01 * np.abs(windows[0]).max()
+
+
+def _sac_file(path, *, station, channel, ka=None, rng_seed=0):
+    from obspy.io.sac import SACTrace  # noqa: F401  (ObsPy's SAC writer)
+
+    data = np.random.default_rng(rng_seed).normal(size=3000).astype(np.float32)
+    trace = Trace(data, header={"network": "XX", "station": station, "channel": channel,
+                                "starttime": UTCDateTime("2020-01-01T00:00:00"), "sampling_rate": 100.0})
+    trace.stats.sac = {"b": 0.0, "o": 0.0, "kevnm": "ev1", "stla": 35.0, "stlo": 135.0}
+    if ka is not None:
+        trace.stats.sac.update({"a": 10.0, "ka": ka})
+    trace.write(str(path), format="SAC")
+    return path
+
+
+def test_sac_polarity_codes_read_as_the_csv_and_quakeml_codes(tmp_path):
+    """Issue 38 item 2: a SAC ``ka`` code's polarity letter means what the same letter means in a picks CSV or
+    QuakeML (one table): K, N and ? are unknown, U / C / + up, D / - down; a blank letter gives no label."""
+    codes = {"IPU0": UP, "EPC1": UP, "IP+0": UP, "IPD0": DOWN, "EP-2": DOWN, "IPK0": UNKNOWN, "EPN0": UNKNOWN,
+             "IP?0": UNKNOWN}
+    for i, code in enumerate([*codes, "IP 0"]):
+        _sac_file(tmp_path / f"S{i:02d}.SAC", station=f"S{i:02d}", channel="HHZ", ka=code, rng_seed=i)
+    reader = RecordingsReader([tmp_path], read_picks("sac:a"))
+    meta = pd.concat([chunk.meta for chunk in reader.chunks()])
+    got = dict(zip(meta["station_code"], meta["label"]))
+    assert {f"S{i:02d}": label for i, label in enumerate(codes.values())} == got
+    assert "S08" not in got  # the blank letter: no polarity given, skipped and listed
+
+
+def test_a_seed_uvw_channel_is_not_taken_for_the_vertical(tmp_path):
+    """Issue 38 item 3: Hi-net's bare ``U`` and any ``..Z`` are vertical; a SEED UVW channel ``HHU`` is not,
+    unless the user says so with --component."""
+    for station, channel in (("HIN", "U"), ("ZED", "HHZ"), ("UVW", "HHU")):
+        _sac_file(tmp_path / f"{station}.SAC", station=station, channel=channel, ka="IPU0")
+    reader = RecordingsReader([tmp_path], read_picks("sac:a"))
+    stations = set(pd.concat([chunk.meta for chunk in reader.chunks()])["station_code"])
+    assert stations == {"HIN", "ZED"}
+    assert any("UVW" in path and "no vertical channel" in reason for path, reason in reader.skipped_at_scan)
+    chosen = RecordingsReader([tmp_path / "UVW.SAC"], read_picks("sac:a"), component="HHU")
+    assert set(pd.concat([chunk.meta for chunk in chosen.chunks()])["station_code"]) == {"UVW"}

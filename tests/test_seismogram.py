@@ -62,14 +62,17 @@ def test_a_large_events_first_motion_is_a_small_pulse_of_the_radiation_sign():
 
 
 def test_amplitude_falls_with_distance_and_rises_with_magnitude():
-    """Within one event the far-field amplitude falls as 1/r with hypocentral distance; across events it
-    scales with the seismic moment (x 10^1.5 per magnitude unit)."""
+    """Within one event the far-field amplitude, site and free-surface factors aside, falls with hypocentral
+    distance (as 1/r for direct waves, faster for refracted ones); across events it scales with the seismic
+    moment (x 10^1.5 per magnitude unit)."""
     cat = make_catalogue(PROFILES["scsn"], 200, np.random.default_rng(3))
     hypo = np.hypot(cat["distance_km"], cat["source_depth_km"])
-    for _, event in cat.assign(hypo=hypo).groupby("event"):
+    path = cat["omega0_m_s"] / (cat["site_amplification"] * cat["free_surface_factor"])
+    for _, event in cat.assign(hypo=hypo, path=path).groupby("event"):
         order = np.argsort(event["hypo"].to_numpy())
-        assert np.all(np.diff(event["omega0_m_s"].to_numpy()[order]) <= 0)
-    scaled = cat["omega0_m_s"] * hypo / sg.seismic_moment(cat["magnitude"])  # 2 / (4 pi rho vp^3): source depth only
+        assert np.all(np.diff(event["path"].to_numpy()[order]) <= 1e-12 * event["path"].max())
+    direct = cat["takeoff_deg"] > 90
+    scaled = (path * hypo / sg.seismic_moment(cat["magnitude"]))[direct]  # 1 / (4 pi rho vp^3): source depth only
     assert scaled.max() / scaled.min() < 3
     small, large = cat["magnitude"] < 1.5, cat["magnitude"] > 2.5
     assert cat.loc[large, "omega0_m_s"].median() > 10 * cat.loc[small, "omega0_m_s"].median()
@@ -131,15 +134,6 @@ def test_snr_follows_magnitude_and_distance_with_both_ends_present():
                                                  == cat["distance_km"])[cat["snr_db"] < 6].all()
     big = cat["magnitude"] > 3
     assert cat.loc[big, "snr_db"].median() > cat.loc[~big, "snr_db"].median()
-
-
-def test_label_shares_stay_near_the_published_sets():
-    """REFERENCE.md: INSTANCE 13/7/80 %, SCSN test 25/12/63 %, PNW 32/27/41 % (up/down/unknown)."""
-    published = {"ins": (0.131, 0.073, 0.796), "scsn": (0.249, 0.118, 0.633), "pnw": (0.320, 0.267, 0.413)}
-    for region, shares in published.items():
-        cat = make_catalogue(PROFILES[region], 250, np.random.default_rng(11))
-        got = np.bincount(cat["analyst_label"], minlength=3) / len(cat)
-        assert np.abs(got - shares).max() < 0.07, (region, got.round(3))
 
 
 def test_synthetic_window_looks_like_a_real_onset():

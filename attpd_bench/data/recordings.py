@@ -50,7 +50,9 @@ from attpd_bench.errors import DataError
 MAX_WHOLE_SECONDS = 200.0  # longer traces (continuous data) are cut around P first; published ones are shorter
 SEGMENT_SECONDS = 60.0  # the cut: P +- 60 s, as long as INSTANCE's event traces
 HALF_WINDOW_S = STORE_P_SAMPLE / SAMPLING_RATE_HZ  # the store needs 3 s of clean data each side of P
-VERTICAL = ("Z", "U")  # the last letter of a vertical channel (Hi-net names it U)
+# a vertical channel: a SEED code ending in Z, or Hi-net's bare U ("up"); a SEED ..U is one of a UVW
+# (Galperin) triad, not vertical: --component picks it explicitly
+VERTICAL_SUFFIX, VERTICAL_BARE = "Z", ("Z", "U")
 PICK_COLUMNS = ("event_id", "network", "station", "location", "channel", "p_time", "polarity")
 SAC_MARKERS = ("a", *(f"t{i}" for i in range(10)))
 # letters and words, and SKHASH's signed numbers (1 / -1 / 0; "1.0" where a CSV column with blanks was floats)
@@ -391,8 +393,8 @@ class RecordingsReader:
                 if marker is not None and marker in sac:
                     marker_time = (s.starttime + float(sac[marker]) - float(sac.get("b", 0.0))).timestamp
                     code = str(sac.get("k" + marker, "") or "").strip()
-                    marker_label = {"U": UP, "C": UP, "+": UP, "D": DOWN, "-": DOWN}.get(
-                        code[2:3].upper() if len(code) >= 3 else "", INVALID)
+                    # SAC's ka: onset (I/E), phase (P), polarity letter, weight: the letter read by the one table
+                    marker_label = POLARITY_CODES.get(code[2:3].lower() if len(code) >= 3 else "", INVALID)
                 if marker is not None:
                     event_id = str(sac.get("kevnm", "") or "").strip() or (
                         str(s.starttime + float(sac["o"]) - float(sac.get("b", 0.0))) if "o" in sac else "event")
@@ -404,7 +406,8 @@ class RecordingsReader:
     def _is_vertical(self, channel: str) -> bool:
         if self.component is not None:
             return channel == self.component or channel[-1:] == self.component
-        return channel[-1:].upper() in VERTICAL
+        channel = channel.strip().upper()
+        return channel in VERTICAL_BARE or channel.endswith(VERTICAL_SUFFIX)
 
     # -------------------------------------------------------------- matching picks to traces
     def _match(self, traces: list[_Trace]) -> None:
@@ -547,6 +550,10 @@ def _window(trace, p_time) -> tuple[np.ndarray | None, str]:
     trace.data = np.asarray(trace.data, dtype=np.float64)
     if not np.isfinite(trace.data).all():
         return None, "NaN or inf samples in the waveform"
+    # raw counts carry an offset and a drift, which the original taper would turn into a transient larger than
+    # the onset: removed first (least-squares line, ObsPy's detrend), as ObsPy users expect. The published
+    # layouts keep the original processing exactly (their readers never come here).
+    trace.detrend("linear")
     if abs(trace.stats.sampling_rate - SAMPLING_RATE_HZ) > 1e-6:
         trace.resample(SAMPLING_RATE_HZ, window=None)
     p_sample = int(round((p_time - trace.stats.starttime) * SAMPLING_RATE_HZ))
