@@ -333,8 +333,11 @@ def transfer(
     model_names = [m.strip() for m in models.split(",") if m.strip()]
     base = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
                        augment=augment, time_shift=time_shift, seed=seed)
+    from attpd_bench.models.first_motion import FIRST_MOTION
+
     for name in model_names:
-        TrainConfig(model=name).resolved()
+        if name != FIRST_MOTION:  # the untrained rule: nothing to configure (run_transfer scores it as it is)
+            TrainConfig(model=name).resolved()
     from attpd_bench import tracking  # what needs TensorFlow comes after the checks above
     from attpd_bench.transfer import markdown_report, run_transfer
 

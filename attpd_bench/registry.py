@@ -188,14 +188,22 @@ class Decision:
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
 
 
+MIN_DECISION_EVENTS = 2  # an event bootstrap of one event draws it every time: a zero-width interval, no evidence
+
+
 def _paired_verdict(metric, min_gain, labels, events, candidate, other, n_boot, seed) -> tuple[bool, dict]:
     """The paired rule: the candidate wins if it is better by ``min_gain`` and the 95 % event-bootstrap
-    interval of the difference lies above zero."""
+    interval of the difference lies above zero; never on fewer than ``MIN_DECISION_EVENTS`` events."""
     diff = M.paired_bootstrap_difference(labels, candidate, other, events, metric, n_boot=n_boot, seed=seed)
-    return diff["difference"] >= min_gain and diff["low"] > 0, diff
+    diff["n_events"] = len(np.unique(np.asarray(events).astype(str)))
+    enough = diff["n_events"] >= MIN_DECISION_EVENTS
+    return enough and diff["difference"] >= min_gain and diff["low"] > 0, diff
 
 
 def _explain(metric, min_gain, wins, diff, against: str) -> str:
+    if diff["n_events"] < MIN_DECISION_EVENTS:
+        return (f"the split holds {diff['n_events']} event: an event bootstrap needs at least "
+                f"{MIN_DECISION_EVENTS} to decide (give the store more events, or a dev split of its own)")
     interval = f"95% interval [{diff['low']:+.4f}, {diff['high']:+.4f}]"
     if wins:
         return f"{metric} {diff['difference']:+.4f} over {against} >= min gain {min_gain}, {interval} above zero"

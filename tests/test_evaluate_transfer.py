@@ -109,3 +109,22 @@ def test_transfer_matrices_reuse_and_runs(stores, workdir):
         assert open(csv).readline().startswith("trained on \\ tested on,")
         csv = client.download_artifacts(parent.info.run_id, "matrices/summary.csv", str(workdir))
         assert open(csv).readline().startswith("model,")
+
+
+def test_transfer_cli_accepts_its_own_default_models(stores, workdir, monkeypatch):
+    """Issue 38: `attpd transfer --store a=... --store b=...` with the default --models (pd,ross,first-motion)
+    used to stop with "unknown model 'first-motion'" before anything ran; the defaults reach run_transfer."""
+    import attpd_bench.transfer as transfer_module
+
+    seen = {}
+
+    def reached(models, stores, base, **kwargs):
+        seen["models"] = models
+        raise KeyboardInterrupt  # stop here: the point is that the checks let the defaults through
+
+    monkeypatch.setattr(transfer_module, "run_transfer", reached)
+    result = CliRunner().invoke(app, ["transfer", "--store", f"pnw={stores[('pnw', 'native')].path}",
+                                      "--store", f"scsn={stores[('scsn', 'native')].path}", "--epochs", "1",
+                                      "--tracking-uri", f"sqlite:///{workdir / 'mlflow.db'}"])
+    assert "unknown model" not in result.output, result.output
+    assert seen["models"] == ["pd", "ross", "first-motion"]

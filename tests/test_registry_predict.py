@@ -397,3 +397,21 @@ def test_promote_without_a_run_says_which_run_it_picked_and_why(training_store, 
     assert result.exit_code == 0, result.output[-2000:]
     assert f"candidate: run {best} (best)" in result.output
     assert "the best of 2 finished training runs of pd on pnw by dev_macro_f1 (0.8000)" in result.output
+
+
+def test_no_gate_decision_on_a_single_event():
+    """Issue 38: a one-event dev split (a store of one's own recordings) passed the gate with a zero-width
+    interval ('95% interval [+0.5722, +0.5722] above zero'); the bootstrap cannot resample one event, so the
+    gate refuses to decide and says why; with two events it decides as before."""
+    from types import SimpleNamespace
+
+    from attpd_bench import metrics as M
+    from attpd_bench.registry import _gate
+
+    labels = np.array([0, 1, 2, 0, 1] * 4)
+    perfect = SimpleNamespace(labels=labels, predictions=labels.copy(), events=np.array(["e1"] * 20),
+                              report=M.classification_report(labels, labels))
+    gate = _gate("macro_f1", 0.0, None, perfect, 2, 200, 0)
+    assert not gate["passed"] and "1 event" in gate["reason"] and "at least 2" in gate["reason"]
+    two = SimpleNamespace(**{**vars(perfect), "events": np.array(["e1", "e2"] * 10)})
+    assert _gate("macro_f1", 0.0, None, two, 2, 200, 0)["passed"]
