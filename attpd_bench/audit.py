@@ -292,6 +292,19 @@ def audited_split(split: str | None, cross_validate: int | None) -> str:
     return split or ("all" if cross_validate else "test")
 
 
+def _trained_on(trained: dict, store, split: str) -> bool:
+    """Did the training run (its tags) see traces of ``split`` of ``store``? The same store, a relabelled copy
+    of it (same waveforms and split, other labels) or another prepare of its waveforms under another split (then
+    any of its splits may hold training traces)."""
+    identity = store.identity_tags()
+    same_store = trained.get("store_fingerprint") == store.fingerprint
+    same_waveforms = bool(identity) and trained.get("store_waveforms") == identity["store_waveforms"]
+    same_splits = same_store or (bool(identity) and trained.get("store_splits") == identity["store_splits"])
+    if not (same_store or same_waveforms):
+        return False
+    return split in ("train", "all") or not same_splits
+
+
 def audit_labels(store: Path, model_uri: str, out: Path, *, split: str | None = None,
                  cross_validate: int | None = None, seed: int = 0,
                  reversal_audit: Path | None = None, relabel: Path | None = None, relabel_to: str = "suspected",
@@ -331,9 +344,10 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str | None = 
                           f"{opened.dataset}: confident learning reads its probabilities as calibrated on this "
                           f"network's labels; use a model of {opened.dataset} that did not train on --split {split}, "
                           f"or first-motion")
-    elif trained.get("store_fingerprint") == opened.fingerprint and split in ("train", "all"):
-        raise ConfigError(f"{model_uri} was trained on {opened.path}'s train split: its probabilities there are "
-                          f"not out-of-sample; audit --split dev or test, or use a model that never saw this store")
+    elif _trained_on(trained, opened, split):
+        raise ConfigError(f"{model_uri} was trained on these traces ({opened.path}, or a copy or another prepare of "
+                          f"its waveforms): its probabilities on --split {split} are not out-of-sample; audit the "
+                          f"dev or test split of the store it trained on, or use a model that never saw them")
     votes = None
     if reversal_audit is not None:
         evidence_path = Path(reversal_audit) / EVIDENCE_TABLE

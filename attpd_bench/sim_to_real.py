@@ -230,9 +230,9 @@ def markdown(tables: dict[str, pd.DataFrame], cases: list[RealCase]) -> str:
 
     parts = []
     if POOLED in tables:
-        parts.append(heading(tables[POOLED].iloc[0], f"All {len(cases)} real cases pooled"))
+        parts.append(heading(tables[POOLED].iloc[0], f"Dev: all {len(cases)} real cases pooled"))
         parts.append(_table_markdown(tables[POOLED]))
     for case in cases:
-        parts.append(heading(tables[case.name].iloc[0], f"Real recordings {case.describe()}"))
+        parts.append(heading(tables[case.name].iloc[0], f"Dev real recordings {case.describe()}"))
         parts.append(_table_markdown(tables[case.name]))
     return "\n\n".join(parts)

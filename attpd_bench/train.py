@@ -197,7 +197,8 @@ def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | 
     ``score_test=False`` (tuning trials) never touches the test split: selection sees dev only."""
     config = config.resolved()
     tags = {**tracking.standard_tags(model=config.model, dataset=store.dataset, store_fingerprint=store.fingerprint,
-                                     seed=config.seed, train_config=config.digest(), kind="training"),
+                                     seed=config.seed, train_config=config.digest(), kind="training",
+                                     **store.identity_tags()),
             **(tags or {})}
     with tracking.run(experiment or tracking.experiment_name("train", store.dataset), run_name, tags,
                       parent_run_id=parent_run_id, killed_on=killed_on) as log:

@@ -29,6 +29,7 @@ import scaling  # noqa: E402
 import sim_to_real_scaling  # noqa: E402
 import train_throughput  # noqa: E402
 import tune_pruning  # noqa: E402
+import unread_treatment  # noqa: E402
 
 
 def machine() -> str:
@@ -67,6 +68,8 @@ def main(quick: bool) -> None:
         ("Sim to real against training size: is the real-data figure the generator's or the demo's size's?",
          "`python benchmarks/sim_to_real_scaling.py --epochs 6 --events 60 240" + ("`" if quick else " 480`"),
          lambda: sim_to_real_scaling.run(["hinet"], [60, 240] if quick else [60, 240, 480], epochs=6)),
+        ("Not-read picks: keep, drop or read them for training (issue 36; dev figures)",
+         "`python benchmarks/unread_treatment.py`", lambda: unread_treatment.run()),
         ("Real data: the demo's champions on real recordings, and predict's throughput from files",
          "`python benchmarks/real_data.py`" + (" --files 1000" if quick else ""),
          lambda: real_data.run(files=(1000,) if quick else (1000, 10000))),

@@ -166,7 +166,7 @@ def test_a_training_configuration_read_back_from_its_run_parameters_is_the_same(
 
 
 @pytest.mark.slow
-def test_audit_labels_cross_validated_retrains_the_runs_configuration_on_every_fold(stores, tmp_path,
+def test_audit_labels_cross_validated_retrains_the_runs_configuration_on_every_fold(stores, raw_regions, tmp_path,
                                                                                    monkeypatch):
     store = stores[("pnw", "native")]
     monkeypatch.chdir(tmp_path)
@@ -192,6 +192,24 @@ def test_audit_labels_cross_validated_retrains_the_runs_configuration_on_every_f
     refused = runner.invoke(app, ["audit", "labels", "--store", str(store.path), "--model-uri", uri,
                                   "--split", "all", "--out", "in-sample"])
     assert refused.exit_code == 1 and "not out-of-sample" in refused.output
+    # issue 38 item 5: nor on a relabelled copy of that store (other labels, so another fingerprint), nor on another
+    # prepare of the same waveforms under another split (its dev and test hold traces the model trained on)
+    from attpd_bench.data.prepare import prepare_store
+    from attpd_bench.data.store import relabelled_copy
+
+    flipped = store.labels().copy()
+    flipped[:5] = 2  # an audit's relabelling: a few picks set to unknown
+    copy = relabelled_copy(store, flipped, tmp_path / "relabelled", note={"why": "test"})
+    other = prepare_store("pnw", raw_regions[("pnw", "native")], tmp_path / "again", seed=3)[0]
+    assert copy.fingerprint != store.fingerprint and other.fingerprint != store.fingerprint
+    for audited, split in ((copy, "all"), (other, "test")):
+        again = runner.invoke(app, ["audit", "labels", "--store", str(audited.path), "--model-uri", uri,
+                                    "--split", split, "--out", f"in-sample-{split}"])
+        assert again.exit_code == 1 and "not out-of-sample" in again.output, (split, again.output[-800:])
+    # the relabelled copy's test split is the original's: out-of-sample, allowed
+    allowed = runner.invoke(app, ["audit", "labels", "--store", str(copy.path), "--model-uri", uri,
+                                  "--split", "test", "--out", "copy-test"])
+    assert allowed.exit_code == 0, allowed.output[-800:]
     for args, message in ((["--model-uri", "first-motion", "--cross-validate", "3"], "names no training run"),
                           (["--model-uri", uri, "--cross-validate", "40"], "needs at least 40 events")):
         bad = runner.invoke(app, ["audit", "labels", "--store", str(store.path), *args, "--out", "bad"])

@@ -108,7 +108,7 @@ def test_demo_records_the_users_day_in_its_own_workdir(tiny_demo, monkeypatch):
     assert "## Champions on their own region's test split" in text
     # the shipped real case, scored by every champion and the baseline (one event: traces resampled)
     real = text.split("## Sim to real")[1].split("\n## ")[0]
-    assert ("Real recordings `data/real/kumamoto-2016-04-15/` (J2016041507465204, 2016-04-15, M 4.4): the 29 "
+    assert ("Dev real recordings `data/real/kumamoto-2016-04-15/` (J2016041507465204, 2016-04-15, M 4.4): the 29 "
             "traces") in real
     assert "| first-motion " in real and "All " not in real
     assert re.search(r"Transfers (best on average: \*\*\w+\*\*|equally well on average)", text)

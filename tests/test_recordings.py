@@ -318,7 +318,7 @@ def test_real_cases_are_found_scored_each_and_pooled_by_event(tmp_path, monkeypa
     assert alone_width > 0.05 and width >= 0.6 * alone_width
     assert pooled["balanced_accuracy_ci"][0] <= pooled["balanced_accuracy"] <= pooled["balanced_accuracy_ci"][1]
     text = sim_to_real.markdown(tables, cases)
-    assert text.startswith("All 2 real cases pooled: the 58 traces an analyst labelled (34 up, 24 down) of 2 "
+    assert text.startswith("Dev: all 2 real cases pooled: the 58 traces an analyst labelled (34 up, 24 down) of 2 "
                            "events") and "intervals: events, then traces within each resampled" in text
     assert text.count("| first-motion |") == 3 and f"`{root / 'b-case'}/`" in text
 

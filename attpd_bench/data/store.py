@@ -186,7 +186,7 @@ class StoreWriter:
             self._h5.close()
             meta.to_csv(self._tmp / METADATA_FILE, index=False)
             manifest = {"format_version": FORMAT_VERSION, "dataset": self.dataset, "fingerprint": fp,
-                        "n_traces": int(self.n), "split_mode": split_mode, "seed": int(seed),
+                        "waveform_digest": self._digest.hexdigest(), "n_traces": int(self.n), "split_mode": split_mode, "seed": int(seed),
                         **(extra_manifest or {})}
             (self._tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
             if self.path.exists():
@@ -300,6 +300,15 @@ class PolarityStore:
         for start in range(0, len(rows), chunk_size):
             r = rows[start:start + chunk_size]
             yield SplitArrays(self.read_rows(r), labels[r], r)
+
+    def identity_tags(self) -> dict[str, str]:
+        """What a model trained on this store saw, apart from the labels: the waveforms (their digest, the same
+        for a relabelled copy or another prepare of the same traces) and the split (a digest of the split column).
+        The audit's in-sample guard compares them (a relabelled copy has another fingerprint but the same traces).
+        Stores written before the digest was kept have only their fingerprint."""
+        digest = self.manifest.get("waveform_digest")
+        splits = hashlib.sha256("\n".join(self.metadata["split"].astype(str)).encode()).hexdigest()
+        return {"store_waveforms": digest, "store_splits": splits} if digest else {}
 
     def with_split(self, split) -> "PolarityStore":
         """The same waveforms and labels under another split (one per row), in memory: nothing is written, and

@@ -704,7 +704,9 @@ def _write_scsn(cat, p, rng, out, *, layout, batch_size, bucket_size, on_batch):
             h5["snr"] = sel["snr_db"].to_numpy(np.float32)
             h5["mag"] = sel["magnitude"].to_numpy(np.float32)
             h5["dist"] = sel["distance_km"].to_numpy(np.float32)
-            h5["sncls"] = (sel["network"] + "." + sel["station"] + ".EHZ").to_numpy().astype("S")
+            # each station's own vertical channel: EHZ for its short-period sensors, HHZ for its broadbands
+            channel = np.where(sel["short_period"], sg.SHORT_PERIOD.channel, sg.BROADBAND.channel)
+            h5["sncls"] = (sel["network"] + "." + sel["station"] + "." + channel).to_numpy().astype("S")
         names[sel.index] = [f"{path.stem}${i}" for i in range(len(sel))]
     names[~written] = ""
     return _truth(cat, names, written=written, file=part)
