@@ -412,12 +412,11 @@ def _retrainable_config(params: dict, model_uri: str):
 
 
 def _model_probabilities(model_uri: str, store, split: str, batch_size: int) -> np.ndarray:
-    from attpd_bench.evaluate import load_model
+    from attpd_bench.models import load_model
     from attpd_bench.pipeline import predict_probabilities
 
     model = load_model(model_uri)
-    return predict_probabilities(model, store, None if split == "all" else split, tuple(model.input_shape[1:]),
-                                 batch_size=batch_size)
+    return predict_probabilities(model, store, None if split == "all" else split, batch_size=batch_size)
 
 
 def _cross_validated_probabilities(store, config, splits: list, seed: int, log) -> tuple[np.ndarray, dict]:

@@ -275,7 +275,8 @@ def evaluate(
     opened = PolarityStore(store)
     opened.rows(split)
     from attpd_bench import tracking  # what needs TensorFlow comes after the checks above
-    from attpd_bench.evaluate import evaluate_model, load_model, log_evaluation, to_json
+    from attpd_bench.evaluate import evaluate_model, log_evaluation, to_json
+    from attpd_bench.models import load_model
 
     tracking.configure(tracking_uri)
     evaluation = evaluate_model(load_model(model_uri), opened, split, n_boot=n_boot, seed=seed)

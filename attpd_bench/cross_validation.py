@@ -86,7 +86,7 @@ def out_of_fold_probabilities(store: PolarityStore, config: TrainConfig, splits:
         view = store.with_split(split)
         result = fit(view, config, label=f"fold {k + 1}/{folds}")
         held_out = view.rows("test")
-        probabilities[held_out] = predict_probabilities(result.model, view, "test", tuple(result.model.input_shape[1:]))
+        probabilities[held_out] = predict_probabilities(result.model, view, "test")
         report = M.classification_report(labels[held_out], probabilities[held_out].argmax(axis=1))
         scores.append({"fold": k, "n_train": len(view.rows("train")), "n_dev": len(view.rows("dev")),
                        "n_held_out": len(held_out), "held_out_macro_f1": float(report["macro_f1"]),

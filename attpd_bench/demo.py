@@ -45,7 +45,8 @@ from attpd_bench.data.prepare import prepare_store
 from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.data.synth import PROFILES, REGIONS, SYNTH_MARKER, TRUTH_FILE, write_region
 from attpd_bench.errors import ConfigError
-from attpd_bench.evaluate import evaluate_model, load_model
+from attpd_bench.evaluate import evaluate_model
+from attpd_bench.models import load_model
 from attpd_bench.models.first_motion import FIRST_MOTION
 from attpd_bench.predict import predict_and_log
 from attpd_bench.train import TrainConfig, find_finished_run, train_and_log

@@ -18,23 +18,11 @@ import pandas as pd
 from attpd_bench import metrics as M
 from attpd_bench import plots, tracking
 from attpd_bench.data.store import PolarityStore
+from attpd_bench.models import load_model
 from attpd_bench.pipeline import predict_probabilities
+from attpd_bench.sim_to_real import score_recordings
 
 INTERVAL_METRICS = ("accuracy", "macro_f1", "sign_accuracy", "f1_up", "f1_down", "f1_unknown")
-
-
-def load_model(model_uri: str):
-    """A Keras model from a file path or any MLflow model URI; ``first-motion`` is the untrained baseline."""
-    from attpd_bench.models.first_motion import FIRST_MOTION, FirstMotionPicker
-
-    if model_uri == FIRST_MOTION:
-        return FirstMotionPicker()
-    from attpd_bench.models import import_keras, load_model_file
-
-    if Path(model_uri).exists():
-        return load_model_file(Path(model_uri))
-    import_keras()  # with its progress bars off, before MLflow loads the model
-    return tracking.load_keras_model(model_uri)
 
 
 @dataclass
@@ -71,7 +59,7 @@ def evaluate_model(model, store: PolarityStore, split: str = "test", *, n_boot: 
         from attpd_bench.errors import DataError
 
         raise DataError(f"{store.path}: the {split!r} split is empty")
-    probs = predict_probabilities(model, store, split, tuple(model.input_shape[1:]))
+    probs = predict_probabilities(model, store, split)
     labels = store.labels(split)
     preds = probs.argmax(axis=1)
     events = store.metadata["source_id"].to_numpy()[rows]
@@ -108,7 +96,6 @@ def evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int = 0,
                         run_name: str | None = None) -> tuple[dict, str]:
     """A model on a user's labelled recordings (:func:`sim_to_real.score_recordings`: balanced accuracy,
     accuracy, coverage, sign accuracy, events resampled), one run in ``attpd/<dataset>``; (scores, run id)."""
-    from attpd_bench.sim_to_real import score_recordings
 
     scores = score_recordings(load_model(model_uri), reader, seed=seed)
     tags = tracking.standard_tags(model=None, dataset=dataset, store_fingerprint=None, seed=seed,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from attpd_bench.data.labels import CLASS_NAMES, DOWN, N_CLASSES, UNKNOWN, UP
 from attpd_bench.errors import ConfigError
+from attpd_bench.focal import reversals
 from attpd_bench.focal.polarities import match_codes
 
 RELABEL_TARGETS = ("suspected", "unknown")
@@ -58,7 +59,7 @@ def find(meta: pd.DataFrame, labels: np.ndarray, probabilities: np.ndarray,
         keys = pd.MultiIndex.from_arrays([table["event_id"], table["sta_code"]])
         table["mechanism_vote"] = votes.reindex(keys).to_numpy()
     label_sign = np.select([table["label"] == CLASS_NAMES[UP], table["label"] == CLASS_NAMES[DOWN]], [1.0, -1.0], 0.0)
-    table["mechanism_contradicts"] = (np.abs(table["mechanism_vote"]) >= 0.6) & (
+    table["mechanism_contradicts"] = reversals.is_decisive(table["mechanism_vote"]) & (
         np.sign(table["mechanism_vote"]) * label_sign < 0)
     order = np.lexsort((np.arange(len(table)), ~table["mechanism_contradicts"].to_numpy()))
     table = table.iloc[order].reset_index(drop=True)

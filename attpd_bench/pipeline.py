@@ -19,7 +19,7 @@ from attpd_bench.data.labels import DOWN, N_CLASSES, UNKNOWN, UP
 from attpd_bench.data.preprocess import STORE_P_SAMPLE, STORE_SAMPLES, WINDOW_SAMPLES, model_windows
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import DataError
-from attpd_bench.models import as_model_input, polarity_output
+from attpd_bench.models import as_model_input, polarity_output, polarity_probabilities
 from attpd_bench.settings import PipelineConfig
 
 PICK_SIGMA_SAMPLES = 10.0
@@ -189,17 +189,10 @@ def evaluation_dataset(store: PolarityStore, split: str, input_shape: tuple, bat
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def predict_windows(store: PolarityStore, split: str | None, input_shape: tuple, chunk_size: int = 65536):
-    """(rows, model input) chunks in store order, for prediction over splits of any size."""
-    for chunk in store.iter_chunks(split, chunk_size):
-        yield chunk.rows, as_model_input(model_windows(chunk.waveforms), input_shape)
-
-
-def predict_probabilities(model, store: PolarityStore, split: str | None, input_shape: tuple,
-                          batch_size: int = 1024) -> np.ndarray:
-    """Polarity probabilities (n, 3) in store order; for two-output models the 'po' head."""
-    parts = []
-    for _, x in predict_windows(store, split, input_shape):
-        out = model.predict(x, batch_size=batch_size, verbose=0)
-        parts.append(polarity_output(out))
-    return np.concatenate(parts) if parts else np.empty((0, N_CLASSES), dtype=np.float32)
+def predict_probabilities(model, store: PolarityStore, split: str | None, batch_size: int = 1024,
+                          chunk_size: int = 65536) -> np.ndarray:
+    """Polarity probabilities (n, 3) of a store's split in store order, streamed chunk by chunk
+    (:func:`models.polarity_probabilities`)."""
+    parts = [polarity_probabilities(model, chunk.waveforms, batch_size=batch_size)
+             for chunk in store.iter_chunks(split, chunk_size)]
+    return np.concatenate(parts) if parts else np.empty((0, N_CLASSES), dtype=np.float64)

@@ -25,12 +25,11 @@ from attpd_bench.focal.polarities import model_weights, polarity_table
 from attpd_bench.focal import sites
 from attpd_bench.focal.truth import aligned_truth, find_truth
 from attpd_bench.data.labels import CLASS_LETTERS, INVALID
-from attpd_bench.data.preprocess import model_windows
 from attpd_bench.data.prepare import open_reader
 from attpd_bench.data.recordings import RecordingsReader
 from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.errors import DataError
-from attpd_bench.models import as_model_input, polarity_output
+from attpd_bench.models import load_model, polarity_probabilities
 
 ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code", "trace_id", "p_time")
 RAW_CHUNK_TRACES = 512  # raw published traces read at a time (as `attpd data prepare` reads them)
@@ -197,7 +196,6 @@ def _predict(model, source: Path, output: Path, geometry: sites.Geometry | None,
     min_probability = request.get("min_probability", 0.0)
     output = Path(output)
     source = source if isinstance(source, RecordingsReader) else Path(source)
-    input_shape = tuple(model.input_shape[1:])
     report = PredictReport()
     writer = _TableWriter(output)
     skipped_file = output.with_name(output.name + ".skipped.csv")
@@ -209,9 +207,7 @@ def _predict(model, source: Path, output: Path, geometry: sites.Geometry | None,
             report.skipped.extend(skipped)
             if len(waveforms) == 0:
                 continue
-            out = model.predict(as_model_input(model_windows(waveforms), input_shape), batch_size=batch_size,
-                                verbose=0)
-            probs = np.asarray(polarity_output(out), dtype=np.float64)
+            probs = polarity_probabilities(model, waveforms, batch_size=batch_size)
             frame = meta[[c for c in ID_COLUMNS if c in meta]].copy()
             frame["p_up"], frame["p_down"], frame["p_unknown"] = probs[:, 0], probs[:, 1], probs[:, 2]
             pred = probs.argmax(axis=1)
@@ -258,7 +254,6 @@ def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bo
     request, run_options = _request_and_run_options(options)
     geometry = check_request(source, output, overwrite=overwrite, **request)  # before any run and TensorFlow
     provenance = registry.resolve(model_uri)  # the version an alias points to now, kept with the run
-    from attpd_bench.evaluate import load_model
 
     model = load_model(model_uri)
     tags = tracking.standard_tags(model=None, dataset=options.get("dataset"), store_fingerprint=None, seed=None,

@@ -312,7 +312,8 @@ def promote(model: str, dataset: str, *, run_id: str | None = None, store: Polar
 def _evaluate(model_uri: str, store: PolarityStore, split: str):
     """A model's evaluation on ``split``, no bootstrap. TensorFlow loads here rather than with this module, so that
     a command resolving an alias (``attpd predict``) checks its options first."""
-    from attpd_bench.evaluate import evaluate_model, load_model
+    from attpd_bench.evaluate import evaluate_model
+    from attpd_bench.models import load_model
 
     return evaluate_model(load_model(model_uri), store, split, n_boot=0)
 

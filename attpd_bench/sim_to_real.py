@@ -27,10 +27,9 @@ import pandas as pd
 
 from attpd_bench import metrics as M
 from attpd_bench.data.labels import DOWN, N_CLASSES, UP
-from attpd_bench.data.preprocess import model_windows
 from attpd_bench.data.recordings import RecordingsReader, read_picks
 from attpd_bench.errors import DataError
-from attpd_bench.models import as_model_input, polarity_output
+from attpd_bench.models import load_model, polarity_probabilities
 
 PROJECT = Path(__file__).resolve().parent.parent
 REAL_DATA = PROJECT / "data" / "real"
@@ -102,11 +101,6 @@ def windows_and_labels(reader: RecordingsReader) -> tuple[np.ndarray, pd.DataFra
             pd.concat([c.meta for c in chunks], ignore_index=True))
 
 
-def probabilities(model, stored: np.ndarray) -> np.ndarray:
-    out = model.predict(as_model_input(model_windows(stored), tuple(model.input_shape[1:])), verbose=0)
-    return np.asarray(polarity_output(out), dtype=np.float64)
-
-
 def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0, events=None) -> dict:
     """Scores on the traces labelled up or down, with two-stage bootstrap intervals
     (:func:`metrics.two_stage_counts`): events resampled, then traces within each drawn event (one event: its
@@ -144,7 +138,7 @@ def score_recordings(model, reader: RecordingsReader, *, seed: int = 0) -> dict:
     where there are several."""
     reader.labels_required = False
     stored, meta = windows_and_labels(reader)
-    predicted = probabilities(model, stored).argmax(axis=1)
+    predicted = polarity_probabilities(model, stored).argmax(axis=1)
     return score(meta["label"].to_numpy(), predicted, seed=seed, events=meta["source_id"].to_numpy())
 
 
@@ -180,21 +174,19 @@ def read_cases(cases: list[RealCase]) -> RealSet:
 
 
 def score_models(models: dict[str, object], *, seed: int = 0, case: Path = KUMAMOTO) -> pd.DataFrame:
-    """One row per named model (a loaded model, or anything :func:`evaluate.load_model` takes) on one case."""
+    """One row per named model (a loaded model, or anything :func:`models.load_model` takes) on one case."""
     return score_cases(models, read_cases([RealCase.at(Path(case))]), seed=seed)[Path(case).name]
 
 
 def score_cases(models: dict[str, object], real: RealSet, *, seed: int = 0) -> dict[str, pd.DataFrame]:
     """Per case (by name) a table of one row per named model; with two or more cases also ``POOLED``: every
     case's labelled traces together, events resampled."""
-    from attpd_bench.evaluate import load_model
-
     names = [case.name for case in real.cases]
     tables = {name: [] for name in names}
     pooled = []
     for picker, model in models.items():
         model = load_model(model) if isinstance(model, str) else model
-        predicted = probabilities(model, real.stored).argmax(axis=1)
+        predicted = polarity_probabilities(model, real.stored).argmax(axis=1)
         for name in names:
             here = real.case_of == name
             tables[name].append({"picker": picker, **score(real.labels[here], predicted[here], seed=seed,

@@ -173,7 +173,7 @@ class SplitScores:
 
 
 def score_split(model, store: PolarityStore, split: str, model_name: str) -> SplitScores:
-    probs = predict_probabilities(model, store, split, model_spec(model_name).input_shape)
+    probs = predict_probabilities(model, store, split)
     labels = store.labels(split)
     return SplitScores(labels, probs, M.classification_report(labels, probs.argmax(axis=1)))
 

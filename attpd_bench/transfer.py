@@ -24,7 +24,7 @@ from attpd_bench import plots, tracking
 from attpd_bench.console import console
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import ConfigError
-from attpd_bench.evaluate import load_model
+from attpd_bench.models import load_model
 from attpd_bench.models.first_motion import FIRST_MOTION, FirstMotionPicker
 from attpd_bench.pipeline import predict_probabilities
 from attpd_bench.train import TrainConfig, find_finished_run, train_and_log
@@ -121,7 +121,7 @@ def _score_row(model, source, keras_model, names, stores, preds, scores) -> dict
     row = {}
     for target in names:
         tstore = stores[target]
-        probs = predict_probabilities(keras_model, tstore, "test", tuple(keras_model.input_shape[1:]))
+        probs = predict_probabilities(keras_model, tstore, "test")
         preds[(model, source, target)] = probs.argmax(axis=1)
         report = M.classification_report(tstore.labels("test"), probs.argmax(axis=1))
         scores[(model, source, target)] = report

@@ -113,7 +113,7 @@ def retrained(region: str) -> dict:
 
     from attpd_bench import metrics as M
     from attpd_bench.data.store import PolarityStore
-    from attpd_bench.evaluate import load_model
+    from attpd_bench.models import load_model
     from attpd_bench.focal.truth import aligned_truth, find_truth
     from attpd_bench.pipeline import predict_probabilities
 
@@ -136,7 +136,7 @@ def retrained(region: str) -> dict:
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlflow.db'}"
     for name, run in (("relabelled", relabelled), ("original", original)):
         model = load_model(f"runs:/{run}/model")
-        predictions[name] = predict_probabilities(model, store, "test", tuple(model.input_shape[1:])).argmax(axis=1)
+        predictions[name] = predict_probabilities(model, store, "test").argmax(axis=1)
     events = meta["source_id"].astype(str).to_numpy()
     against_labels = M.paired_bootstrap_difference(labels, predictions["relabelled"], predictions["original"], events)
     keep = ~wrong  # the traces whose test label is right

@@ -47,7 +47,7 @@ def pickers(workdir: Path) -> dict[str, str]:
 def mechanism_angle(uri: str, folder: Path) -> tuple[float, int]:
     """Kagan angle (deg) of the mechanism SKHASH finds from ``uri``'s polarities to F-net's; and the picks used."""
     from attpd_bench.focal import skhash
-    from attpd_bench.evaluate import load_model
+    from attpd_bench.models import load_model
     from attpd_bench.focal.mechanism import kagan_angle
     from attpd_bench.predict import predict_to_file
     from attpd_bench.sim_to_real import KUMAMOTO, RealCase

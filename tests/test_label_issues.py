@@ -63,6 +63,23 @@ def test_a_label_the_mechanism_contradicts_ranks_first():
     assert ranked.iloc[0]["mechanism_contradicts"] and ranked["mechanism_contradicts"].sum() == 1
 
 
+def test_a_vote_counts_against_a_label_only_when_the_reversal_audit_calls_it_decisive(monkeypatch):
+    """Issue 38 item 8: the label audit reads a mechanism vote as the reversal audit does (``DECISIVE_VOTE``),
+    not with its own copy of the threshold: a vote of 0.7 against the label counts at DECISIVE_VOTE 0.8 (votes
+    of |v| >= 0.6 are decisive) and not at 0.9 (|v| >= 0.8)."""
+    from attpd_bench.focal import reversals
+
+    meta, labels, probabilities, _ = _planted()
+    issues = label_issues.find(meta, labels, probabilities)
+    labelled = issues[issues["label"] != "unknown"].iloc[-1]
+    sign = -1.0 if labelled["label"] == "up" else 1.0
+    votes = pd.Series([0.7 * sign], index=pd.MultiIndex.from_tuples([(labelled["event_id"],
+                                                                       labelled["sta_code"])]))
+    assert label_issues.find(meta, labels, probabilities, votes)["mechanism_contradicts"].sum() == 1
+    monkeypatch.setattr(reversals, "DECISIVE_VOTE", 0.9)
+    assert label_issues.find(meta, labels, probabilities, votes)["mechanism_contradicts"].sum() == 0
+
+
 def test_relabelling_sets_the_suspected_class_or_unknown():
     meta, labels, probabilities, _ = _planted()
     issues = label_issues.find(meta, labels, probabilities)

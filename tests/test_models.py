@@ -93,3 +93,22 @@ def test_batch_normalization_momentum_is_the_originals_unless_set(name):
     assert momenta(build_model(name)) == {0.99}  # Keras 2's default, which the original code used
     fast = build_model(name, bn_momentum=0.9)
     assert momenta(fast) == {0.9} and fast.count_params() == ORIGINAL[name][0]
+
+
+def test_one_way_from_windows_to_probabilities_and_no_import_circle():
+    """Issue 38, one way for each thing: sim_to_real no longer imports evaluate (the circle evaluate <->
+    sim_to_real is gone), and model loading and "windows -> model -> probabilities" live with the models."""
+    import subprocess
+    import sys
+
+    code = ("import sys, attpd_bench.sim_to_real, attpd_bench.predict; "
+            "print('attpd_bench.evaluate' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+    from attpd_bench import evaluate, models, pipeline, predict, sim_to_real
+
+    assert sim_to_real.load_model is models.load_model and evaluate.load_model is models.load_model
+    assert predict.polarity_probabilities is models.polarity_probabilities
+    assert pipeline.polarity_probabilities is models.polarity_probabilities
+    for module in (evaluate, sim_to_real, predict):
+        assert not hasattr(module, "probabilities") or module is evaluate

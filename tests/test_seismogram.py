@@ -165,7 +165,8 @@ def test_first_motion_baseline_reads_sign_and_abstains_on_noise():
 def test_first_motion_baseline_through_evaluate_and_transfer(stores, workdir):
     """`first-motion` is a model wherever a model URI is taken: evaluate scores it like any model, and a
     transfer row of it needs no training (the same scores from every source)."""
-    from attpd_bench.evaluate import evaluate_model, load_model
+    from attpd_bench.evaluate import evaluate_model
+    from attpd_bench.models import load_model
     from attpd_bench.train import TrainConfig
     from attpd_bench.transfer import run_transfer
 

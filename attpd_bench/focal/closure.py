@@ -110,7 +110,7 @@ def prepare(store: Path, polarities: str, out: Path, *, truth: Path | None = Non
                                velocity_model=velocity_model)
     model = None
     if polarities not in POLARITY_SOURCES:
-        from attpd_bench.evaluate import load_model
+        from attpd_bench.models import load_model
 
         model = load_model(polarities)
     return Request(opened, polarities, out, split, meta, aligned, geometry, model, reversals=reversal_text,
@@ -184,8 +184,7 @@ def _weights(request: Request, batch_size: int) -> np.ndarray:
 
     model = request.model
     split = None if request.split == "all" else request.split
-    return model_weights(predict_probabilities(model, request.store, split,
-                                                      tuple(model.input_shape[1:]), batch_size=batch_size))
+    return model_weights(predict_probabilities(model, request.store, split, batch_size=batch_size))
 
 
 def _true_mechanisms(meta: pd.DataFrame, aligned: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -92,7 +92,7 @@ def station_evidence(pol_info: pd.DataFrame, event_times: pd.Series | None = Non
         vote[index] = leave_one_out_votes(signs, rows.loc[index, "p_polarity"].to_numpy(float))
     evidence = rows[["event_id", "sta_code", "p_polarity", "azimuth", "takeoff"]].copy()
     evidence["vote"] = np.round(vote, 4)
-    evidence["decided"] = np.abs(vote) >= 2 * DECISIVE_VOTE - 1
+    evidence["decided"] = is_decisive(vote)
     evidence["disagrees"] = evidence["decided"] & (np.sign(vote) != np.sign(evidence["p_polarity"]))
     if event_times is not None:
         evidence["time"] = evidence["event_id"].map(event_times)
@@ -104,6 +104,12 @@ class Finding:
     stations: pd.DataFrame  # one row per station tested, the reversed ones first
     evidence: pd.DataFrame  # one row per polarity (station_evidence)
     pooled_disagreement: float
+
+
+def is_decisive(vote) -> np.ndarray:
+    """A vote (-1 .. 1: the share of acceptable mechanisms predicting up minus down) is decisive when at least
+    ``DECISIVE_VOTE`` of the mechanisms agree, i.e. |vote| >= 2 DECISIVE_VOTE - 1."""
+    return np.abs(np.asarray(vote, dtype=float)) >= 2 * DECISIVE_VOTE - 1
 
 
 def find(evidence: pd.DataFrame, *, alpha: float = ALPHA, min_events: int = MIN_EVENTS) -> Finding:

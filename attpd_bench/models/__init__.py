@@ -116,6 +116,35 @@ def polarity_output(out):
     return out[-1] if isinstance(out, (list, tuple)) else out
 
 
+def polarity_probabilities(model, stored: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
+    """The suite's one way from stored windows to polarity probabilities: (n, 600) store samples, P at 300 ->
+    the model's window (:func:`preprocess.model_windows`) -> (n, 3) float64 (up, down, unknown), the polarity
+    head of a two-output model. Every command that predicts (evaluate, predict, sim-to-real, audits) comes here."""
+    from attpd_bench.data.preprocess import model_windows
+
+    if len(stored) == 0:
+        return np.empty((0, 3), dtype=np.float64)
+    x = as_model_input(model_windows(stored), tuple(model.input_shape[1:]))
+    return np.asarray(polarity_output(model.predict(x, batch_size=batch_size, verbose=0)), dtype=np.float64)
+
+
+def load_model(model_uri: str):
+    """A model from a file path or any MLflow model URI (through :mod:`tracking`, the one module that imports
+    MLflow); ``first-motion`` is the untrained baseline."""
+    from pathlib import Path
+
+    from attpd_bench.models.first_motion import FIRST_MOTION, FirstMotionPicker
+
+    if model_uri == FIRST_MOTION:
+        return FirstMotionPicker()
+    if Path(model_uri).exists():
+        return load_model_file(Path(model_uri))
+    from attpd_bench import tracking
+
+    import_keras()  # with its progress bars off, before MLflow loads the model
+    return tracking.load_keras_model(model_uri)
+
+
 def load_model_file(path):
     """A Keras model saved as ``.keras`` or HDF5 (the original code's format), with the attention layer."""
     from attpd_bench.errors import DataError
@@ -154,4 +183,5 @@ def load_original_weights(path, name: str):
 
 __all__ = ["ALIASES", "CUSTOM_OBJECTS", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec", "SeqSelfAttention",
            "as_model_input", "build_model", "custom_objects", "hyperparameter_names", "import_keras",
-           "load_model_file", "load_original_weights", "model_defaults", "model_spec", "polarity_output"]
+           "load_model", "load_model_file", "load_original_weights", "model_defaults", "model_spec",
+           "polarity_output", "polarity_probabilities"]
