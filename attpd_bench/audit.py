@@ -62,10 +62,10 @@ def _claim(out: Path) -> None:
     (out / MARKER).write_text("attpd audit\n")
 
 
-def _write_finding(out: Path, finding: reversals.Finding, reversal_file: str) -> None:
+def _write_finding(out: Path, finding: reversals.Finding, reversal_text: str) -> None:
     outputs.write_atomically(out / STATION_TABLE, finding.stations.to_csv(index=False))
     outputs.write_atomically(out / EVIDENCE_TABLE, finding.evidence.to_csv(index=False))
-    outputs.write_atomically(out / REVERSAL_FILE, reversal_file)
+    outputs.write_atomically(out / REVERSAL_FILE, reversal_text)
 
 
 def _summary(finding: reversals.Finding, min_events: int) -> dict:
@@ -103,13 +103,13 @@ def audit_store(store: Path, polarities: str, out: Path, *, split: str = "all", 
         info = skhash.polarity_info(out / "before" / closure.SKHASH_FOLDER / skhash.CONTROL_FILE)
         times = request.geometry.catalog.drop_duplicates("event_id").set_index("event_id")["time"]
         finding = reversals.find(reversals.station_evidence(info, times), alpha=alpha, min_events=min_events)
-        reversal_file = reversals.skhash_reversal_file(finding.stations, skhash.MATCH_COLUMNS)
-        _write_finding(out, finding, reversal_file)
+        reversal_text = reversals.skhash_reversal_file(finding.stations, skhash.MATCH_COLUMNS)
+        _write_finding(out, finding, reversal_text)
         audit = ReversalAudit(finding, _summary(finding, min_events))
         if request.truth is not None:
             audit.summary.update(score_against_truth(finding, request, min_events))
             if audit.summary["stations_reversed"]:
-                request.out, request.reversals = out / "after", reversal_file
+                request.out, request.reversals = out / "after", reversal_text
                 after = closure.compute(request, n_boot=n_boot, seed=seed, picks=picks)
                 versus = closure.paired(after.table, before.table, n_boot=n_boot, seed=seed)
                 # the events a reversed station recorded: where the found reversals can change the mechanism
@@ -189,15 +189,13 @@ def audit_control(control: Path, out: Path, *, base: Path | None = None, dataset
         times = mechanisms_raw.drop_duplicates("event_id").set_index("event_id")["time"]
         finding = reversals.find(reversals.station_evidence(info, times), alpha=alpha, min_events=min_events)
         hash_format = str(settings.get("input_format", ["skhash"])[0]).startswith("hash")
-        reversal_file = hash_reversal_file(finding.stations) if hash_format else \
-            reversals.skhash_reversal_file(finding.stations, skhash.MATCH_COLUMNS)
-        _write_finding(out, finding, reversal_file)
+        _write_finding(out, finding, reversal_file(finding.stations, settings))
         audit = ReversalAudit(finding, _summary(finding, min_events))
         if "plfile" in settings:
             list_control = skhash.adopt_control(control, out / "network-list", base=base)
             plfile = Path(skhash.read_control(list_control)["plfile"][0])
             audit.summary.update(compare_with_list(finding, active_listed_stations(plfile, times, hash_format),
-                                                   min_events))
+                                                   min_events, skhash.merge_columns(settings)))
             with_list = skhash.run(list_control)
             found_control = skhash.adopt_control(control, out / "found", base=base, without=("plfile",))
             found_control = _with_reversal_file(found_control, out / REVERSAL_FILE)
@@ -220,12 +218,22 @@ def _with_reversal_file(control: Path, reversal_file: Path) -> Path:
     return control
 
 
-def hash_reversal_file(stations: pd.DataFrame) -> str:
+def reversal_file(stations: pd.DataFrame, settings: dict[str, list[str]]) -> str:
+    """The stations found reversed as the reversal list a control file's input format reads (``settings``:
+    :func:`skhash.read_control`): HASH's for the hash formats, SKHASH's CSV with the fields its station codes
+    are made of otherwise."""
+    merge_on = skhash.merge_columns(settings)
+    if str(settings.get("input_format", ["skhash"])[0]).strip().lower().startswith("hash"):
+        return hash_reversal_file(stations, merge_on)
+    return reversals.skhash_reversal_file(stations, merge_on)
+
+
+def hash_reversal_file(stations: pd.DataFrame, merge_on: tuple[str, ...] = ("network", "station", "channel")) -> str:
     """HASH's reversal file (``STA YYYYMMDD YYYYMMDD``, 0 for open) for the stations found reversed: the input
-    format of a HASH-format control file."""
+    format of a HASH-format control file, whose station codes join ``merge_on`` (:func:`skhash.merge_columns`)."""
     lines = []
     for _, row in stations[stations["reversed"]].iterrows():
-        name = _station_name(row["sta_code"])
+        name = _station_name(row["sta_code"], merge_on)
         first = pd.Timestamp(row.get("first_disagreeing_event")) if pd.notna(row.get("first_disagreeing_event")) \
             else None
         last = pd.Timestamp(row.get("last_disagreeing_event")) if pd.notna(row.get("last_disagreeing_event")) \
@@ -236,10 +244,11 @@ def hash_reversal_file(stations: pd.DataFrame) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _station_name(sta_code: str) -> str:
-    """The station of a SKHASH station code (``NET.STA[.LOC].CHA``, or a bare station)."""
+def _station_name(sta_code: str, merge_on: tuple[str, ...]) -> str:
+    """The station of a SKHASH station code: the ``station`` field of the ``merge_on`` fields joined by dots
+    (``STA.CHA`` for hash1, ``NET.STA.CHA`` for hash2-5), or the bare code."""
     parts = str(sta_code).split(".")
-    return parts[1] if len(parts) > 1 else parts[0]
+    return parts[merge_on.index("station")] if len(parts) == len(merge_on) else parts[0]
 
 
 def active_listed_stations(plfile: Path, times: pd.Series, hash_format: bool) -> set[str]:
@@ -258,9 +267,11 @@ def active_listed_stations(plfile: Path, times: pd.Series, hash_format: bool) ->
     return set(table.loc[active, "station"].astype(str))
 
 
-def compare_with_list(finding: reversals.Finding, listed: set[str], min_events: int) -> dict:
-    """The stations found against a network's list: over the stations with enough decided events."""
-    stations = finding.stations.assign(name=finding.stations["sta_code"].map(_station_name))
+def compare_with_list(finding: reversals.Finding, listed: set[str], min_events: int,
+                      merge_on: tuple[str, ...]) -> dict:
+    """The stations found against a network's list: over the stations with enough decided events (station
+    codes made of ``merge_on``, :func:`skhash.merge_columns`)."""
+    stations = finding.stations.assign(name=finding.stations["sta_code"].map(lambda c: _station_name(c, merge_on)))
     tested = stations[stations["decided"] >= min_events]
     on_list = tested["name"].isin(listed)
     found = tested["reversed"]

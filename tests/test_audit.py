@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from attpd_bench import audit, tracking
 from attpd_bench.cli import app
-from attpd_bench.focal import closure, reversals
+from attpd_bench.focal import closure, reversals, skhash
 from attpd_bench.focal.mechanism import fault_vectors
 
 runner = CliRunner()
@@ -92,7 +92,7 @@ def test_reversal_files_are_what_skhash_and_mechanisms_read(tmp_path):
                                  "CI,SWM,--,EHZ,1994-01-21,1994-07-27"]
     (tmp_path / "r.csv").write_text(text)
     assert closure.read_reversal_file(tmp_path / "r.csv") == text
-    assert audit.hash_reversal_file(stations) == "SWM  19940121 19940727\n"
+    assert audit.hash_reversal_file(stations, skhash.MATCH_COLUMNS) == "SWM  19940121 19940727\n"
 
 
 def test_stations_on_a_reversal_list_count_only_while_listed(tmp_path):
@@ -173,3 +173,29 @@ def test_northridge_mechanisms_reproduce_skhash_expected_output(tmp_path, monkey
     tracking.configure(None)
     run = MlflowClient().search_runs([MlflowClient().get_experiment_by_name("attpd/mechanisms/hash2").experiment_id])[0]
     assert run.data.metrics["n_mechanisms"] == 24
+
+
+@pytest.mark.parametrize("input_format", ["hash1", "hash2", "hash3", "hash4", "hash5", "skhash"])
+def test_the_written_reversal_list_read_back_by_skhash_names_the_found_stations(tmp_path, input_format):
+    """Issue 38 item 7: SKHASH builds a station code from the fields its input format matches on (hash1: station
+    and channel; hash2-5: network, station, channel; skhash: the control file's require_*_match, all four by
+    default; SKHASH/functions/in_qc.py) and reads the reversal list back by station (HASH formats) or by those
+    fields (skhash). The list written for each format, read by SKHASH's own reader, names the found station
+    (hash1's 'SWM.VHZ' gave the channel 'VHZ' where the station belongs)."""
+    import subprocess
+
+    from attpd_bench.focal import skhash
+
+    merge_on = skhash.merge_columns({"input_format": [input_format]})
+    codes = {"network": "CI", "station": "SWM", "location": "--", "channel": "VHZ"}
+    stations = pd.DataFrame({"sta_code": [".".join(codes[c] for c in merge_on), "X.Y"], "reversed": [True, False],
+                             "first_disagreeing_event": ["1994-01-21 11:04:15", None],
+                             "last_disagreeing_event": ["1994-07-26 02:58:20", None]})
+    (tmp_path / "plfile").write_text(audit.reversal_file(stations, {"input_format": [input_format]}))
+    reader = ("read_reverse_hash_file(p)" if input_format.startswith("hash") else
+              f"read_reverse_skhash_file(p, {list(merge_on)!r})")
+    code = ("import sys; from SKHASH.functions.in_sta import *; p = sys.argv[1]; df = " + reader + "; "
+            "print(df['station'].tolist(), df['start_time'].min().date(), df['end_time'].max().date())")
+    out = subprocess.run([str(skhash.python()), "-c", code, str(tmp_path / "plfile")], capture_output=True,
+                         text=True, check=True).stdout.strip().splitlines()[-1]
+    assert out == "['SWM'] 1994-01-21 1994-07-27", out

@@ -187,6 +187,20 @@ def dataset_name(control: Path) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", Path(control).resolve().parent.name.lower()).strip("-") or "skhash"
 
 
+def merge_columns(settings: dict[str, list[str]]) -> tuple[str, ...]:
+    """The fields SKHASH joins with dots into a station code, for a control file's ``settings``
+    (:func:`read_control`), as SKHASH 1.1.5 decides them (``functions/in_qc.py``): hash1 matches on station and
+    channel, hash2-5 on network, station and channel, the skhash format on its ``require_<field>_match`` flags
+    (all true by default)."""
+    input_format = str(settings.get("input_format", ["skhash"])[0]).strip().lower()
+    if input_format == "hash1":
+        return "station", "channel"
+    if input_format.startswith("hash"):
+        return "network", "station", "channel"
+    flag = lambda field: str(settings.get(f"require_{field}_match", ["True"])[0]).strip().lower() != "false"  # noqa: E731
+    return tuple(field for field in MATCH_COLUMNS if flag(field))
+
+
 def read_control(control: Path) -> dict[str, list[str]]:
     """The settings of a SKHASH control file (``$name`` then its value lines; text after ``#`` ignored), each
     as its list of value lines, as SKHASH's ``read_control_file`` reads them."""
