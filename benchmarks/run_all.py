@@ -26,6 +26,7 @@ import prepare_speed  # noqa: E402
 import real_data  # noqa: E402
 import realism  # noqa: E402
 import scaling  # noqa: E402
+import sim_to_real  # noqa: E402
 import sim_to_real_scaling  # noqa: E402
 import train_throughput  # noqa: E402
 import tune_pruning  # noqa: E402
@@ -68,6 +69,9 @@ def main(quick: bool) -> None:
         ("Sim to real against training size: is the real-data figure the generator's or the demo's size's?",
          "`python benchmarks/sim_to_real_scaling.py --epochs 6 --events 60 240" + ("`" if quick else " 480`"),
          lambda: sim_to_real_scaling.run(["hinet"], [60, 240] if quick else [60, 240, 480], epochs=6)),
+        ("Sim to real, five seeds and their ensemble per region and model (issue 36; dev figures)",
+         "`python benchmarks/sim_to_real.py`" + (" --seeds 2 --regions hinet" if quick else ""),
+         lambda: sim_to_real.run(("hinet",) if quick else sim_to_real.REGIONS, 2 if quick else 5)),
         ("Not-read picks: keep, drop or read them for training (issue 36; dev figures)",
          "`python benchmarks/unread_treatment.py`", lambda: unread_treatment.run()),
         ("Real data: the demo's champions on real recordings, and predict's throughput from files",

@@ -111,3 +111,23 @@ def test_one_way_from_windows_to_probabilities_and_no_import_circle():
     assert predict.polarity_probabilities is models.polarity_probabilities
     assert pipeline.polarity_probabilities is models.polarity_probabilities
     assert not hasattr(sim_to_real, "probabilities")  # its own copy is gone
+
+
+def test_a_deep_ensemble_is_one_keras_model_of_the_mean_probability(tmp_path):
+    """Issue 36 item 4: the mean of the members' probabilities, saved as one .keras file that
+    models.load_model reads back (so usable wherever a model URI is) with the same outputs."""
+    from attpd_bench.models import build_model, load_model, polarity_probabilities
+    from attpd_bench.models.ensemble import deep_ensemble
+
+    members = [build_model("ross", dense_units=8) for _ in range(2)]
+    for k, member in enumerate(members):  # two different members
+        kernel, bias = member.get_layer("po").get_weights()
+        member.get_layer("po").set_weights([kernel, np.array([2.0 * k, 0.0, 1.0], dtype=bias.dtype)])
+    stored = np.random.default_rng(0).normal(size=(5, 600)).astype(np.float32)
+    expected = np.mean([polarity_probabilities(m, stored) for m in members], axis=0)
+    ensemble = deep_ensemble(members)
+    assert np.allclose(polarity_probabilities(ensemble, stored), expected, atol=1e-5)
+    ensemble.save(tmp_path / "ensemble.keras")
+    again = load_model(str(tmp_path / "ensemble.keras"))
+    assert np.allclose(polarity_probabilities(again, stored), expected, atol=1e-5)
+    assert again.output_names == ["po"] or again.layers[-1].name == "po"
