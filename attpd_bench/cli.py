@@ -98,6 +98,9 @@ Waveforms = Annotated[Optional[list[str]], typer.Option(help="Your recordings: f
 Picks = Annotated[Optional[str], typer.Option(help="P picks of --waveforms: QuakeML, a CSV (trace_id or station, "
                                                    "p_time, [event_id, polarity]) or sac:a / sac:t1 (SAC header "
                                                    "markers).")]
+# the default is metrics.DEFAULT_MIN_CONFIDENCE (0), written out so that --help shows it without importing NumPy
+MinConfidence = Annotated[float, typer.Option(help="Abstain (unknown) where the up or down probability is below "
+                                                   "this (0: the most probable class; chosen on dev).")]
 Component = Annotated[Optional[str], typer.Option(help="Channel (or its last letter) to read [the vertical: Z or "
                                                        "U].")]
 
@@ -256,6 +259,7 @@ def evaluate(
                                               "experiment attpd/NAME (a-z, 0-9, -).")] = "recordings",
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates (events resampled).")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    min_confidence: MinConfidence = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
     run_name: Annotated[Optional[str], typer.Option(help="MLflow run name.")] = None,
     tracking_uri: TrackingUri = None,
@@ -267,10 +271,12 @@ def evaluate(
 
     if waveforms:
         check_dataset_name(dataset)
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ConfigError(f"--min-confidence must lie between 0 and 1, got {min_confidence}")
     source = _input_or_recordings(store, waveforms, picks, component, option="--store", what="a canonical store")
     if not isinstance(source, Path):
         _evaluate_recordings(model_uri, source, dataset, seed=seed, as_json=as_json, run_name=run_name,
-                             tracking_uri=tracking_uri)
+                             tracking_uri=tracking_uri, min_confidence=min_confidence)
         return
     opened = PolarityStore(store)
     opened.rows(split)
@@ -279,7 +285,8 @@ def evaluate(
     from attpd_bench.models import load_model
 
     tracking.configure(tracking_uri)
-    evaluation = evaluate_model(load_model(model_uri), opened, split, n_boot=n_boot, seed=seed)
+    evaluation = evaluate_model(load_model(model_uri), opened, split, n_boot=n_boot, seed=seed,
+                                min_confidence=min_confidence)
     run_id = log_evaluation(evaluation, model_uri, run_name)
     if as_json:
         print(to_json(evaluation))
@@ -514,6 +521,7 @@ def predict(
     skhash_out: Annotated[Optional[Path], typer.Option(help="Also write a complete SKHASH input set into this "
                                                             "folder (run it: attpd skhash DIR/control.txt).")] = None,
     min_probability: Annotated[float, typer.Option(help="Smallest probability for a SKHASH pick.")] = 0.0,
+    min_confidence: MinConfidence = 0.0,
     stations: Annotated[Optional[Path], typer.Option(help="Station coordinates where the input has none: "
                                                           "StationXML or CSV (network,station,location,"
                                                           "channel,latitude,longitude,elevation).")] = None,
@@ -538,6 +546,7 @@ def predict(
         report = predict_and_log(model_uri, source, output, dataset=dataset,
                                  batch_size=batch_size,
                                  skhash_out=skhash_out, quakeml_out=quakeml_out, min_probability=min_probability,
+                                 min_confidence=min_confidence,
                                  overwrite=overwrite, stations=stations, catalog=catalog,
                                  velocity_model=velocity_model, on_chunk=update)
     console.print(f"{report.written} traces predicted into {output} ({report.written / max(report.seconds, 1e-9):,.0f}"
@@ -552,7 +561,7 @@ def predict(
 
 
 def _evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int, as_json: bool, run_name: str | None,
-                         tracking_uri: str | None) -> None:
+                         tracking_uri: str | None, min_confidence: float) -> None:
     """`attpd evaluate --waveforms --picks`: scores against the analyst's labels of the picks."""
     import numpy as np
 
@@ -560,7 +569,8 @@ def _evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int, as_
     from attpd_bench.evaluate import evaluate_recordings
 
     tracking.configure(tracking_uri)
-    scores, run_id = evaluate_recordings(model_uri, reader, dataset, seed=seed, run_name=run_name)
+    scores, run_id = evaluate_recordings(model_uri, reader, dataset, seed=seed, run_name=run_name,
+                                         min_confidence=min_confidence)
     if as_json:
         print(json.dumps(scores, indent=2))
         return

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attpd_bench import registry, sim_to_real, tracking
+from attpd_bench import plots, registry, sim_to_real, tracking
 from attpd_bench.focal import closure
 from attpd_bench import tune as T
 from attpd_bench.console import console, set_verbosity
@@ -255,7 +255,9 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
                                 run_name="demo", configs=configs)
         baseline = {region: baseline_evaluation(store, size, seed) for region, store in stores.items()}
         predictions = predict_with_champions(workdir, list(stores))
-        real = sim_to_real.score_cases(real_data_pickers(list(stores)), real_set, seed=seed) if cases else {}
+        pickers = real_data_pickers(list(stores))
+        real = sim_to_real.score_cases(pickers, real_set, seed=seed) if cases else {}
+        curves = sim_to_real.risk_coverage_curves(pickers, real_set) if cases else {}
         mechanisms = mechanisms_with_champions(workdir, stores, [_most_test_events(stores)] if quick else
                                                list(stores), n_boot=size.n_boot, seed=seed)
     minutes = (time.perf_counter() - started) / 60
@@ -267,7 +269,11 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
                "optuna_dashboard": f"optuna-dashboard {workdir / T.DEFAULT_STORAGE}"}
     text = summary_markdown(summary, quick=quick)
     (workdir / SUMMARY_FILE).write_text(text)
-    tracking.RunLogger(transfer.parent_run_id).log_text(text, SUMMARY_FILE)
+    log = tracking.RunLogger(transfer.parent_run_id)
+    log.log_text(text, SUMMARY_FILE)
+    if curves:
+        log.log_figure(plots.risk_coverage_figure(curves, title="dev: the champions on the real cases of "
+                                                                f"{real_data}"), "figures/risk_coverage_dev.png")
     console.rule("attpd demo: summary")
     console.print(text, soft_wrap=True, highlight=False, markup=False)
     console.print(f"finished in {minutes:.1f} min; the summary is in {workdir / SUMMARY_FILE} and in the MLflow "

@@ -34,10 +34,11 @@ class Evaluation:
     report: dict
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     by_snr: list[dict] = field(default_factory=list)
+    min_confidence: float = M.DEFAULT_MIN_CONFIDENCE
 
     @property
     def predictions(self) -> np.ndarray:
-        return self.probabilities.argmax(axis=1)
+        return M.decide(self.probabilities, self.min_confidence)
 
     @property
     def events(self) -> np.ndarray:
@@ -53,7 +54,9 @@ class Evaluation:
 
 
 def evaluate_model(model, store: PolarityStore, split: str = "test", *, n_boot: int = 1000,
-                   seed: int = 0) -> Evaluation:
+                   seed: int = 0, min_confidence: float = M.DEFAULT_MIN_CONFIDENCE) -> Evaluation:
+    """The model on a store's split; an up or down below ``min_confidence`` counts as an abstention
+    (:func:`metrics.decide`)."""
     rows = store.rows(split)
     if len(rows) == 0:
         from attpd_bench.errors import DataError
@@ -61,13 +64,13 @@ def evaluate_model(model, store: PolarityStore, split: str = "test", *, n_boot: 
         raise DataError(f"{store.path}: the {split!r} split is empty")
     probs = predict_probabilities(model, store, split)
     labels = store.labels(split)
-    preds = probs.argmax(axis=1)
+    preds = M.decide(probs, min_confidence)
     events = store.metadata["source_id"].to_numpy()[rows]
     snr = store.metadata["trace_snr_db"].to_numpy(np.float64)[rows]
     intervals = M.bootstrap_intervals(labels, preds, events, INTERVAL_METRICS, n_boot=n_boot, seed=seed) \
         if n_boot > 0 else {}
     return Evaluation(store, split, labels, probs, M.classification_report(labels, preds), intervals,
-                      M.accuracy_by_snr(labels, preds, snr))
+                      M.accuracy_by_snr(labels, preds, snr), min_confidence)
 
 
 def log_evaluation(evaluation: Evaluation, model_uri: str, run_name: str | None = None) -> str:
@@ -92,20 +95,23 @@ def log_evaluation(evaluation: Evaluation, model_uri: str, run_name: str | None 
         return log.run_id
 
 
-def evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int = 0,
-                        run_name: str | None = None) -> tuple[dict, str]:
+def evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int = 0, run_name: str | None = None,
+                        min_confidence: float = M.DEFAULT_MIN_CONFIDENCE) -> tuple[dict, str]:
     """A model on a user's labelled recordings (:func:`sim_to_real.score_recordings`: balanced accuracy,
-    accuracy, coverage, sign accuracy, events resampled), one run in ``attpd/<dataset>``; (scores, run id)."""
-
-    scores = score_recordings(load_model(model_uri), reader, seed=seed)
+    accuracy, coverage, sign accuracy, events resampled), one run in ``attpd/<dataset>`` with its risk-coverage
+    curve; (scores, run id)."""
+    scores, curve = score_recordings(load_model(model_uri), reader, seed=seed, min_confidence=min_confidence)
     tags = tracking.standard_tags(model=None, dataset=dataset, store_fingerprint=None, seed=seed,
                                   evaluated_model_uri=model_uri, kind="evaluation-recordings")
     with tracking.run(tracking.experiment_name("evaluate", dataset), run_name, tags) as log:
-        log.log_params({"model_uri": model_uri, "recordings": str(reader), "intervals_resample": scores["resampled"]})
+        log.log_params({"model_uri": model_uri, "recordings": str(reader), "intervals_resample": scores["resampled"],
+                        "min_confidence": min_confidence})
         log.log_metrics({k: v for k, v in scores.items() if isinstance(v, (int, float))})
         log.log_metrics({f"{k}_ci_{side}": bound for k in ("accuracy", "balanced_accuracy")
                          for side, bound in zip(("low", "high"), scores[f"{k}_ci"])})
         log.log_dict(scores, "evaluation.json")
+        log.log_figure(plots.risk_coverage_figure({model_uri: curve}, title=f"{model_uri} on {reader}"),
+                       "figures/risk_coverage.png")
         return scores, log.run_id
 
 

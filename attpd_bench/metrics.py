@@ -21,7 +21,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from attpd_bench.data.labels import CLASS_LETTERS, CLASS_NAMES, N_CLASSES
+from attpd_bench.data.labels import CLASS_LETTERS, CLASS_NAMES, DOWN, N_CLASSES, UNKNOWN, UP
 
 SNR_BINS_DB = (-np.inf, 0.0, 10.0, 20.0, 30.0, np.inf)
 
@@ -203,3 +203,46 @@ def accuracy_by_snr(y_true, y_pred, snr_db, bins=SNR_BINS_DB) -> list[dict]:
         rows.append({"snr_bin": "unknown", "n": int(unknown.sum()),
                      "accuracy": float(np.mean(y_true[unknown] == y_pred[unknown]))})
     return rows
+
+
+# ------------------------------------------------------------------------------------------ abstention
+#: The default abstention threshold of `predict` / `evaluate` (``--min-confidence``): 0, the class of largest
+#: probability. Chosen on the dev real cases (benchmarks/RESULTS.md, "Risk and coverage"): there an abstention
+#: counts as wrong and every threshold above 0 lowered the champions' balanced accuracy.
+DEFAULT_MIN_CONFIDENCE = 0.0
+
+
+def decide(probabilities, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> np.ndarray:
+    """Labels from polarity probabilities (n, 3): the most probable class, except that an up or down whose
+    probability is below ``min_confidence`` becomes unknown (the picker abstains)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"--min-confidence must lie between 0 and 1, got {min_confidence}")
+    labels = p.argmax(axis=1)
+    signed = labels != UNKNOWN
+    labels[signed & (p[np.arange(len(p)), np.minimum(labels, 1)] < min_confidence)] = UNKNOWN
+    return labels
+
+
+def risk_coverage(y_true, probabilities) -> dict[str, np.ndarray]:
+    """Sign accuracy against coverage on the traces labelled up or down as the abstention threshold moves from
+    1 down to 0 (:func:`decide`): one point per trace it lets answer, most confident first. ``threshold[k]`` is
+    the confidence of the k-th answer; ``balanced_accuracy`` counts an abstention as wrong."""
+    y = np.asarray(y_true)
+    p = np.asarray(probabilities, dtype=np.float64)
+    keep = np.isin(y, (UP, DOWN))
+    y, p = y[keep], p[keep]
+    best = p.argmax(axis=1)
+    answers = best != UNKNOWN
+    confidence = np.where(answers, p[np.arange(len(p)), np.minimum(best, 1)], -np.inf)
+    order = np.argsort(-confidence, kind="stable")
+    order = order[np.isfinite(confidence[order])]
+    right = (best[order] == y[order]).astype(float)
+    k = np.arange(1, len(order) + 1)
+    n_up, n_down = max(int(np.sum(y == UP)), 1), max(int(np.sum(y == DOWN)), 1)
+    up_right = np.cumsum(right * (y[order] == UP)) / n_up
+    down_right = np.cumsum(right * (y[order] == DOWN)) / n_down
+    present = [m for m, n in ((up_right, np.sum(y == UP)), (down_right, np.sum(y == DOWN))) if n]
+    return {"threshold": confidence[order], "coverage": k / max(len(y), 1),
+            "sign_accuracy": np.cumsum(right) / k, "balanced_accuracy": np.mean(present, axis=0) if present
+            else np.full(len(k), np.nan)}

@@ -79,6 +79,24 @@ def matrix_heatmap(matrix, rows, cols, title: str = "", fmt: str = "{:.3f}", div
     return fig
 
 
+def risk_coverage_figure(curves: dict[str, dict], title: str = ""):
+    """Sign accuracy (left) and balanced accuracy, an abstention counting as wrong (right), against coverage as
+    each picker's abstention threshold falls (:func:`metrics.risk_coverage`), one line per picker."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for name, curve in curves.items():
+        for ax, key in zip(axes, ("sign_accuracy", "balanced_accuracy")):
+            ax.plot(curve["coverage"], curve[key], "-", drawstyle="steps-post", label=name)
+    for ax, label in zip(axes, ("sign accuracy of the answers", "balanced accuracy (abstention = wrong)")):
+        ax.set_xlabel("coverage (share of up / down traces answered)")
+        ax.set_ylabel(label)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    return fig
+
+
 def close(fig) -> None:
     plt.close(fig)
 

@@ -24,6 +24,7 @@ from attpd_bench.focal import skhash
 from attpd_bench.focal.polarities import model_weights, polarity_table
 from attpd_bench.focal import sites
 from attpd_bench.focal.truth import aligned_truth, find_truth
+from attpd_bench import metrics as M
 from attpd_bench.data.labels import CLASS_LETTERS, INVALID
 from attpd_bench.data.prepare import open_reader
 from attpd_bench.data.recordings import RecordingsReader
@@ -108,7 +109,8 @@ TABLE_COLUMNS = ("p_up", "p_down", "p_unknown", "label")  # what marks a predict
 
 
 def check_request(source, output: Path, *, dataset: str | None = None, skhash_out: Path | None = None,
-                  quakeml_out: Path | None = None, min_probability: float = 0.0, overwrite: bool = False,
+                  quakeml_out: Path | None = None, min_probability: float = 0.0,
+                  min_confidence: float = M.DEFAULT_MIN_CONFIDENCE, overwrite: bool = False,
                   stations: Path | None = None, **geometry_files) -> sites.Geometry | None:
     """Everything about a prediction request that can be checked before a model is loaded or a run exists;
     with ``skhash_out``, returns SKHASH's geometry (``stations`` and ``geometry_files``: the user's stations,
@@ -130,8 +132,9 @@ def check_request(source, output: Path, *, dataset: str | None = None, skhash_ou
         raise DataError(f"{quakeml_out}: exists; pass --overwrite to replace it")
     if output.suffix.lower() not in (".csv", ".gz", ".parquet", ".pq"):
         raise DataError(f"{output}: --output must end in .csv or .parquet")
-    if not 0.0 <= min_probability <= 1.0:
-        raise DataError(f"--min-probability must lie between 0 and 1, got {min_probability}")
+    for option, value in (("--min-probability", min_probability), ("--min-confidence", min_confidence)):
+        if not 0.0 <= value <= 1.0:
+            raise DataError(f"{option} must lie between 0 and 1, got {value}")
     if output.exists():
         if not overwrite:
             raise DataError(f"{output}: exists; pass --overwrite to replace a file this suite wrote")
@@ -171,8 +174,8 @@ def _written_by_us(path: Path, columns: tuple[str, ...]) -> bool:
 
 
 #: The options of a prediction request (checked by :func:`check_request`); the others only shape the run.
-REQUEST_OPTIONS = ("dataset", "skhash_out", "quakeml_out", "min_probability", "stations", "catalog",
-                   "velocity_model")
+REQUEST_OPTIONS = ("dataset", "skhash_out", "quakeml_out", "min_probability", "min_confidence", "stations",
+                   "catalog", "velocity_model")
 
 
 def predict_to_file(model, source: Path, output: Path, *, overwrite: bool = False, **options) -> PredictReport:
@@ -194,6 +197,7 @@ def _predict(model, source: Path, output: Path, geometry: sites.Geometry | None,
     """The prediction of a request already checked (``geometry``: SKHASH's, with ``skhash_out``)."""
     dataset, skhash_out, quakeml_out = request.get("dataset"), request.get("skhash_out"), request.get("quakeml_out")
     min_probability = request.get("min_probability", 0.0)
+    min_confidence = request.get("min_confidence", M.DEFAULT_MIN_CONFIDENCE)
     output = Path(output)
     source = source if isinstance(source, RecordingsReader) else Path(source)
     report = PredictReport()
@@ -210,7 +214,7 @@ def _predict(model, source: Path, output: Path, geometry: sites.Geometry | None,
             probs = polarity_probabilities(model, waveforms, batch_size=batch_size)
             frame = meta[[c for c in ID_COLUMNS if c in meta]].copy()
             frame["p_up"], frame["p_down"], frame["p_unknown"] = probs[:, 0], probs[:, 1], probs[:, 2]
-            pred = probs.argmax(axis=1)
+            pred = M.decide(probs, min_confidence)
             frame["label"] = np.asarray(CLASS_LETTERS)[pred]
             if "label" in meta:
                 analyst = meta["label"].to_numpy()

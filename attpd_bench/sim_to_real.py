@@ -133,13 +133,16 @@ def score(labels: np.ndarray, predicted: np.ndarray, *, seed: int = 0, events=No
     return result
 
 
-def score_recordings(model, reader: RecordingsReader, *, seed: int = 0) -> dict:
-    """A picker on a user's labelled recordings (the picks' polarity column): :func:`score`, events resampled
-    where there are several."""
+def score_recordings(model, reader: RecordingsReader, *, seed: int = 0,
+                     min_confidence: float = M.DEFAULT_MIN_CONFIDENCE) -> tuple[dict, dict]:
+    """A picker on a user's labelled recordings (the picks' polarity column): :func:`score` (events resampled
+    where there are several) and the risk-coverage curve (:func:`metrics.risk_coverage`)."""
     reader.labels_required = False
     stored, meta = windows_and_labels(reader)
-    predicted = polarity_probabilities(model, stored).argmax(axis=1)
-    return score(meta["label"].to_numpy(), predicted, seed=seed, events=meta["source_id"].to_numpy())
+    probabilities = polarity_probabilities(model, stored)
+    labels = meta["label"].to_numpy()
+    return (score(labels, M.decide(probabilities, min_confidence), seed=seed, events=meta["source_id"].to_numpy()),
+            M.risk_coverage(labels, probabilities))
 
 
 @dataclass(frozen=True)
@@ -178,15 +181,27 @@ def score_models(models: dict[str, object], *, seed: int = 0, case: Path = KUMAM
     return score_cases(models, read_cases([RealCase.at(Path(case))]), seed=seed)[Path(case).name]
 
 
-def score_cases(models: dict[str, object], real: RealSet, *, seed: int = 0) -> dict[str, pd.DataFrame]:
+def picker_probabilities(models: dict[str, object], real: RealSet) -> dict[str, np.ndarray]:
+    """Each named model's (a loaded model, or anything :func:`models.load_model` takes) probabilities on every
+    readable trace of the real cases."""
+    return {picker: polarity_probabilities(load_model(model) if isinstance(model, str) else model, real.stored)
+            for picker, model in models.items()}
+
+
+def risk_coverage_curves(models: dict[str, object], real: RealSet) -> dict[str, dict]:
+    """Each picker's risk-coverage curve (:func:`metrics.risk_coverage`) on all the real cases' labelled traces."""
+    return {picker: M.risk_coverage(real.labels, p) for picker, p in picker_probabilities(models, real).items()}
+
+
+def score_cases(models: dict[str, object], real: RealSet, *, seed: int = 0,
+                min_confidence: float = M.DEFAULT_MIN_CONFIDENCE) -> dict[str, pd.DataFrame]:
     """Per case (by name) a table of one row per named model; with two or more cases also ``POOLED``: every
-    case's labelled traces together, events resampled."""
+    case's labelled traces together, events resampled. An up or down below ``min_confidence`` abstains."""
     names = [case.name for case in real.cases]
     tables = {name: [] for name in names}
     pooled = []
-    for picker, model in models.items():
-        model = load_model(model) if isinstance(model, str) else model
-        predicted = polarity_probabilities(model, real.stored).argmax(axis=1)
+    for picker, probabilities in picker_probabilities(models, real).items():
+        predicted = M.decide(probabilities, min_confidence)
         for name in names:
             here = real.case_of == name
             tables[name].append({"picker": picker, **score(real.labels[here], predicted[here], seed=seed,

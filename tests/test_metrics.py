@@ -173,3 +173,26 @@ def test_sim_to_real_balanced_accuracy_resamples_within_each_class():
     assert scored["sign_accuracy"] == pytest.approx(25 / 28) and scored["coverage"] == pytest.approx(28 / 29)
     low, high = scored["balanced_accuracy_ci"]
     assert low < scored["balanced_accuracy"] < high
+
+
+def test_abstention_threshold_and_risk_coverage_curve():
+    """Issue 36 item 4: an up / down below the threshold becomes unknown; the risk-coverage curve lists sign
+    accuracy against coverage, most confident answers first, and its last point is the argmax decision."""
+    from attpd_bench.metrics import decide, risk_coverage
+
+    p = np.array([[0.9, 0.05, 0.05],   # up, confident, right
+                  [0.6, 0.3, 0.1],     # up, unsure, wrong (a down)
+                  [0.2, 0.7, 0.1],     # down, right
+                  [0.1, 0.1, 0.8],     # unknown: abstains at every threshold
+                  [0.5, 0.4, 0.1]])    # labelled unknown: not on the curve
+    y = np.array([0, 1, 1, 0, 2])
+    assert decide(p).tolist() == [0, 0, 1, 2, 0]
+    assert decide(p, 0.65).tolist() == [0, 2, 1, 2, 2]
+    curve = risk_coverage(y, p)
+    assert np.allclose(curve["threshold"], [0.9, 0.7, 0.6])
+    assert np.allclose(curve["coverage"], [0.25, 0.5, 0.75])
+    assert np.allclose(curve["sign_accuracy"], [1.0, 1.0, 2 / 3])
+    # balanced accuracy: (up recall + down recall) / 2, abstentions wrong
+    assert np.allclose(curve["balanced_accuracy"], [0.25, 0.5, 0.5])
+    with pytest.raises(ValueError, match="min-confidence"):
+        decide(p, 1.5)

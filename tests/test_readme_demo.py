@@ -149,6 +149,9 @@ def test_demo_records_the_users_day_in_its_own_workdir(tiny_demo, monkeypatch):
     parent = [r for r in transfer if "mlflow.parentRunId" not in r.data.tags]
     assert len(parent) == 1 and len(transfer) == 1 + 3 * len(regions)  # PD, Ross and the first-motion baseline
     assert SUMMARY_FILE in {a.path for a in client.list_artifacts(parent[0].info.run_id)}
+    # issue 36: the champions' risk-coverage curves on the dev real cases, a figure of the same run
+    assert "figures/risk_coverage_dev.png" in {a.path for a in client.list_artifacts(parent[0].info.run_id,
+                                                                                    "figures")}
     learned = [r for r in transfer if r not in parent and r.data.tags.get("model") != "first-motion"]
     assert len(learned) == 2 * len(regions) and all(r.data.tags.get("reused") == "true" for r in learned)  # nothing
     # retrained; the baseline's rows name no training run (it has none)

@@ -240,7 +240,7 @@ def test_evaluate_on_labelled_recordings_scores_against_the_analyst(workdir):
     scores = json.loads(result.output[result.output.index("{"):])
     assert (scores["n"], scores["n_up"], scores["n_down"], scores["n_events"]) == (29, 17, 12, 1)
     assert scores["balanced_accuracy"] == pytest.approx(expected["balanced_accuracy"])
-    assert scores["resampled"] == "traces within each class"
+    assert scores["resampled"] == "traces"
     tracking.configure(None)
     experiment = MlflowClient().get_experiment_by_name("attpd/kumamoto")
     run = MlflowClient().search_runs([experiment.experiment_id])[0]
@@ -254,6 +254,16 @@ def test_evaluate_on_labelled_recordings_scores_against_the_analyst(workdir):
                               "--picks", str(workdir / "two-events.csv")])
     assert two.exit_code == 0, two.output[-2000:]
     assert "intervals resample events" in two.output and f"{expected['balanced_accuracy']:.3f}" in two.output
+    # issue 36: the run holds its risk-coverage figure, and --min-confidence makes the picker abstain
+    client = MlflowClient()
+    assert "risk_coverage.png" in {a.path.split("/")[-1] for a in client.list_artifacts(run.info.run_id, "figures")}
+    strict = runner.invoke(app, ["evaluate", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS),
+                                 "--picks", str(PICKS), "--min-confidence", "0.999", "--json"])
+    strict_scores = json.loads(strict.output[strict.output.index("{"):])
+    assert strict_scores["coverage"] < scores["coverage"] and strict_scores["n"] == scores["n"]
+    bad_threshold = runner.invoke(app, ["evaluate", "--model-uri", "first-motion", "--waveforms", str(WAVEFORMS),
+                                        "--picks", str(PICKS), "--min-confidence", "2"])
+    assert bad_threshold.exit_code == 1 and "--min-confidence must lie between 0 and 1" in bad_threshold.output
     unlabelled = picks.assign(polarity="")
     unlabelled.to_csv(workdir / "unlabelled.csv", index=False)
     for args, message in ((["--picks", str(workdir / "unlabelled.csv")], "no trace is labelled up or down"),
