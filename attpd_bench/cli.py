@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import shlex
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from attpd_bench.console import console, err_console, progress, set_verbosity
 from attpd_bench.errors import AttpdError, ConfigError
@@ -62,7 +64,8 @@ def _run_command(name: str, fn, **options):
     try:
         return fn(**options)
     except AttpdError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # the message as written: no markup, no emoji codes (":a:" of "sac:a:x" is not an emoji)
+        err_console.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
         invoked_command.reset(token)
@@ -698,7 +701,8 @@ def _print_mechanisms(result, title: str, out: Path, run_id: str) -> None:
     console.print(table)
     console.print(f"{out / closure.TABLE_FILE}, {out / closure.QUAKEML_FILE}; SKHASH's inputs in "
                   f"{out / closure.SKHASH_FOLDER} (rerun: attpd skhash "
-                  f"{(out / closure.SKHASH_FOLDER / 'control.txt').resolve()}); run {run_id}", soft_wrap=True)
+                  f"{shlex.quote(str((out / closure.SKHASH_FOLDER / 'control.txt').resolve()))}); run {run_id}",
+                  soft_wrap=True, highlight=False, markup=False)
 
 
 @command(audit_app, "reversals")

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)  # the suite prints codes and paths, never emoji: ":a:" stays ":a:"
+err_console = Console(stderr=True, emoji=False)
 
 VERBOSE_ENV = "ATTPD_VERBOSE"  # an environment variable, so that tuning worker processes inherit it
 # known, harmless library warnings (integer columns in a model signature, tf.data's shuffle note, a local path

@@ -351,3 +351,14 @@ def test_readme_counts_the_kinds_of_bad_input():
     """The README's count of the kinds of bad input is this table's."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert f"`tests/test_cli_bad_input.py` feeds it {len(CASES)} kinds" in readme
+
+
+def test_an_error_message_is_printed_as_written():
+    """Issue 38 (messages): rich turned ':a:' in `--picks sac:a:x` into an emoji ('sac🅰x') and would read
+    '[...]' as markup: the one-line error shows the user's text exactly."""
+    from attpd_bench.sim_to_real import KUMAMOTO
+
+    result = runner.invoke(app, ["evaluate", "--model-uri", "first-motion", "--waveforms",
+                                 str(KUMAMOTO / "waveforms"), "--picks", "sac:a:x"])
+    assert result.exit_code == 1
+    assert "--picks sac:a:x: unknown SAC marker 'a:x'" in result.output, result.output

@@ -435,3 +435,19 @@ def test_a_seed_uvw_channel_is_not_taken_for_the_vertical(tmp_path):
     assert any("UVW" in path and "no vertical channel" in reason for path, reason in reader.skipped_at_scan)
     chosen = RecordingsReader([tmp_path / "UVW.SAC"], read_picks("sac:a"), component="HHU")
     assert set(pd.concat([chunk.meta for chunk in chosen.chunks()])["station_code"]) == {"UVW"}
+
+
+def test_a_blank_network_code_reaches_skhash_as_a_blank_code_and_data_info_counts_the_stations(tmp_path):
+    """Issue 38 (README walk): the Kumamoto SACs have no network code. The store keeps it blank; SKHASH's files
+    must carry '--' (a blank is NaN to SKHASH, which then fails on 'expected str instance, float found'), and
+    `attpd data info` counts 59 stations, not 0."""
+    from attpd_bench.data.prepare import prepare_store
+    from attpd_bench.focal.polarities import BLANK_CODE, match_codes
+
+    reader = RecordingsReader([WAVEFORMS], read_picks(PICKS))
+    store = prepare_store("kumamoto", None, tmp_path / "store", reader=reader)[0]
+    codes = match_codes(store.metadata)
+    assert (codes["network"] == BLANK_CODE).all() and codes.notna().all().all()
+    assert store.summary()["stations"] == 59
+    result = runner.invoke(app, ["data", "info", str(tmp_path / "store")])
+    assert result.exit_code == 0 and "stations 59" in result.output, result.output[-800:]

@@ -333,7 +333,8 @@ class PolarityStore:
             "n_traces": len(m), "split_mode": self.manifest.get("split_mode"), "seed": self.manifest.get("seed"),
             "traces": counts,
             "events": {s: int(m.loc[m["split"] == s, "source_id"].nunique()) for s in SPLITS},
-            "stations": int((m["station_network_code"].astype(str) + "." + m["station_code"].astype(str)).nunique()),
+            "stations": int((m["station_network_code"].fillna("").astype(str) + "."
+                             + m["station_code"].fillna("").astype(str)).nunique()),
             "snr_db": {"known": int(snr.notna().sum()), "median": _nan_none(snr.median()),
                        "p10": _nan_none(snr.quantile(0.1)), "p90": _nan_none(snr.quantile(0.9))},
             "skipped": self.manifest.get("prepare", {}).get("skipped", {}),

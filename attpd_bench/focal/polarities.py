@@ -16,10 +16,10 @@ BLANK_CODE = "--"  # SKHASH's (and FDSN's) blank location; also written for a ch
 
 def match_codes(meta: pd.DataFrame) -> pd.DataFrame:
     """network, station, location, channel of each trace, blanks as ``--`` (SKHASH reads a blank as NaN)."""
-    codes = pd.DataFrame({"network": meta["station_network_code"].astype(str).to_numpy(),
-                          "station": meta["station_code"].astype(str).to_numpy(),
-                          "location": meta["station_location_code"].astype(str).to_numpy(),
-                          "channel": meta["station_channel_code"].astype(str).to_numpy()})
+    # a blank code is NaN in a string column (pandas keeps NaN through astype(str) there): filled first
+    code = lambda column: meta[column].fillna("").astype(str).str.strip().to_numpy()  # noqa: E731
+    codes = pd.DataFrame({"network": code("station_network_code"), "station": code("station_code"),
+                          "location": code("station_location_code"), "channel": code("station_channel_code")})
     return codes.replace({"": BLANK_CODE, "nan": BLANK_CODE})
 
 
