@@ -6,6 +6,8 @@ import dataclasses
 import functools
 import json
 import shlex
+import signal
+import threading
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
@@ -61,14 +63,27 @@ def _run_command(name: str, fn, **options):
 
     text = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in options.items() if value is not None)
     token = invoked_command.set(f"attpd {name} {text}".strip())
+    main = threading.current_thread() is threading.main_thread()  # only the main thread may set a handler
+    previous = signal.signal(signal.SIGTERM, _terminated) if main else None
     try:
         return fn(**options)
     except AttpdError as exc:
         # the message as written: no markup, no emoji codes (":a:" of "sac:a:x" is not an emoji)
         err_console.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (what a batch scheduler sends) through _terminated
+        err_console.print(f"interrupted ({exc or 'Ctrl-C'}): runs in progress end KILLED (tag end_reason="
+                          f"interrupted)", highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(130) from None
     finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
         invoked_command.reset(token)
+
+
+def _terminated(signum, frame):
+    """SIGTERM as an interruption: the runs in progress end KILLED (tracking.run), not RUNNING for good."""
+    raise KeyboardInterrupt("SIGTERM")
 
 
 # ------------------------------------------------------------------------------------------------ data

@@ -199,6 +199,9 @@ class RunLogger:
         self._client.log_text(self.run_id, text, artifact_file)
 
 
+END_REASON_TAG = "end_reason"  # on a KILLED run: "interrupted", or the exception that ended it ("trialpruned")
+
+
 @contextmanager
 def run(experiment: str, run_name: str | None, tags: dict[str, str], *, parent_run_id: str | None = None,
         killed_on: tuple[type[BaseException], ...] = (), active: bool = True) -> Iterator[RunLogger]:
@@ -220,7 +223,10 @@ def run(experiment: str, run_name: str | None, tags: dict[str, str], *, parent_r
         end = lambda status: MlflowClient().set_terminated(run_id, status)  # noqa: E731
     try:
         yield RunLogger(run_id)
-    except (KeyboardInterrupt, *killed_on):
+    except (KeyboardInterrupt, *killed_on) as exc:
+        # KILLED either way; the tag tells an interrupted run (Ctrl-C, a scheduler's SIGTERM) from a pruned trial
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__.lower()
+        MlflowClient().set_tag(run_id, END_REASON_TAG, reason)
         end(RunStatus.to_string(RunStatus.KILLED))
         raise
     except BaseException:

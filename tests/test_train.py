@@ -178,3 +178,39 @@ def test_store_path_is_logged_absolute_and_promote_works_from_elsewhere(stores, 
                                  "--n-boot", "100", "--tracking-uri", f"sqlite:///{workdir / 'mlflow.db'}"])
     assert result.exit_code == 0, result.output
     assert "not a canonical store" not in result.output
+
+
+@pytest.mark.slow
+def test_sigterm_during_training_ends_the_run_killed_and_says_so(stores, workdir):
+    """Issue 38 (interrupts): `kill -TERM` (what a batch scheduler sends) during `attpd train` left the run
+    RUNNING for good. Now the run ends KILLED with end_reason=interrupted (a pruned trial says trialpruned), and
+    the command prints one line and exits 130, no traceback."""
+    import os
+    import signal
+    import time
+
+    db = workdir / "mlflow.db"
+    proc = subprocess.Popen([sys.executable, "-m", "attpd_bench.cli", "train", "--store",
+                             str(stores[("pnw", "native")].path), "--epochs", "200", "--patience", "200",
+                             "--batch-size", "16", "--tracking-uri", f"sqlite:///{db}"],
+                            cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tracking.configure(f"sqlite:///{db}")
+    deadline = time.monotonic() + 240
+    running = []
+    while time.monotonic() < deadline and not running:
+        time.sleep(2)
+        if db.exists():
+            try:
+                running = MlflowClient().search_runs(
+                    [e.experiment_id for e in MlflowClient().search_experiments()], "attributes.status = 'RUNNING'")
+            except Exception:  # the database may be mid-creation
+                running = []
+    assert running, "no run started"
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted (SIGTERM)" in err and "Traceback" not in err
+    run = MlflowClient().get_run(running[0].info.run_id)
+    assert run.info.status == "KILLED" and run.data.tags["end_reason"] == "interrupted"
+    assert os.path.exists(db)

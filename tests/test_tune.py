@@ -176,6 +176,7 @@ def test_pruning_kills_a_bad_trial(training_store, workdir):
     _, children = _parents_children(_runs("attpd/tune/pnw"))
     by_trial = {c.data.tags["optuna_trial"]: c for c in children}
     assert by_trial["1"].info.status == "KILLED" and by_trial["0"].info.status == "FINISHED"
+    assert by_trial["1"].data.tags["end_reason"] == "trialpruned"  # told apart from an interrupted run
     assert "val_macro_f1" in by_trial["1"].data.metrics  # last metrics kept
 
 
