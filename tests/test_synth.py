@@ -172,3 +172,21 @@ def test_refracted_first_arrivals_spread_faster_than_one_over_r():
     assert np.allclose(cat.loc[~beyond, "spreading_per_km"] * hypo[~beyond] * 1000, 1.0)
     far = beyond & (hypo > 2 * np.hypot(cat["crossover_km"], cat["source_depth_km"]))
     assert far.any() and (cat.loc[far, "spreading_per_km"] * hypo[far] * 1000 < 0.71).all()
+
+
+def test_an_interrupted_synth_leaves_nothing_behind(tmp_path):
+    """Issue 38 (interrupts): Ctrl-C in `attpd data synth` left a folder holding only a part-written HDF5 file,
+    which the rerun then refused ("exists and is not a synthetic region"). The folder it created is removed; a
+    folder the user had is left as it was."""
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_region("hinet", 3, tmp_path / "new", seed=1, on_batch=interrupt)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        write_region("hinet", 3, tmp_path / "mine", seed=1, on_batch=interrupt)
+    assert (tmp_path / "mine").is_dir() and not any((tmp_path / "mine").iterdir())
+    truth = write_region("hinet", 3, tmp_path / "new", seed=1)  # the rerun works
+    assert len(truth) > 0

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -555,12 +556,24 @@ def write_region(region: str, n_events: int, out: Path, *, seed: int = 0, layout
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not (out / SYNTH_MARKER).is_file():
         raise DataError(f"{out}: exists and is not a synthetic region written by `attpd data synth` (no "
-                        f"{SYNTH_MARKER}); refusing to write into it (a published data set lives there?)")
+                        f"{SYNTH_MARKER}); refusing to write into it (a published data set lives there? if it is what an "
+                        f"interrupted `attpd data synth` left, delete the folder and run it again)")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    before = set(out.iterdir())
     writer = {"ins": _write_instance, "hinet": _write_hinet, "scsn": _write_scsn, "pnw": _write_pnw}[region]
-    truth = writer(cat, profile, rng, out, layout=layout, batch_size=batch_size, bucket_size=bucket_size,
-                   on_batch=on_batch or (lambda done, total: None))
-    truth.to_csv(out / TRUTH_FILE, index=False)
+    try:
+        (out / SYNTH_MARKER).unlink(missing_ok=True)  # a region being rewritten is incomplete until the end
+        truth = writer(cat, profile, rng, out, layout=layout, batch_size=batch_size, bucket_size=bucket_size,
+                       on_batch=on_batch or (lambda done, total: None))
+        truth.to_csv(out / TRUTH_FILE, index=False)
+    except BaseException:  # Ctrl-C, a full disk: what this call wrote goes, so that a rerun starts clean
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        else:
+            for path in set(out.iterdir()) - before:
+                path.unlink(missing_ok=True)
+        raise
     (out / SYNTH_MARKER).write_text(json.dumps({"region": region, "n_events": n_events, "seed": seed,
                                                 "layout": layout, "n_traces": int(truth["written"].sum()),
                                                 "profile": asdict(profile),
