@@ -20,7 +20,7 @@ from attpd_bench import metrics as M
 from attpd_bench import plots, tracking
 from attpd_bench.console import console
 from attpd_bench.data.store import PolarityStore
-from attpd_bench.errors import ConfigError
+from attpd_bench.errors import ConfigError, DataError
 from attpd_bench.models import CUSTOM_OBJECTS, build_model, model_defaults, model_spec
 from attpd_bench.pipeline import evaluation_dataset, predict_probabilities, training_dataset
 from attpd_bench.settings import DEV_EPOCH_METRICS, PipelineConfig, TrainConfig
@@ -196,6 +196,11 @@ def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | 
 
     ``score_test=False`` (tuning trials) never touches the test split: selection sees dev only."""
     config = config.resolved()
+    for split in ("train", "dev"):  # checked before a run exists: a refused request leaves no FAILED run
+        if len(store.rows(split)) == 0:
+            raise DataError(f"{store.path}: the {split!r} split is empty (the event split of a store of one or two "
+                            f"events); give the store more events, or prepare it with --split-mode original (a "
+                            f"random trace split within its events: optimistic, their traces are not independent)")
     tags = {**tracking.standard_tags(model=config.model, dataset=store.dataset, store_fingerprint=store.fingerprint,
                                      seed=config.seed, train_config=config.digest(), kind="training",
                                      **store.identity_tags()),

@@ -113,7 +113,7 @@ def test_missing_store(workdir):
     assert result.exit_code == 1 and "not a canonical store" in result.output
 
 
-def test_empty_split_marks_run_failed(stores, workdir, tmp_path):
+def test_an_empty_dev_split_is_refused_before_a_run_starts(stores, workdir, tmp_path):
     import shutil
 
     import pandas as pd
@@ -126,9 +126,10 @@ def test_empty_split_marks_run_failed(stores, workdir, tmp_path):
     meta.to_csv(dst / "metadata.csv", index=False)
     result = runner.invoke(app, ["train", "--store", str(dst), "--epochs", "1"])
     assert result.exit_code == 1 and "the 'dev' split is empty" in result.output
+    # issue 38: refused before anything starts (no FAILED run left behind), saying how to get a dev split
+    assert "--split-mode original" in result.output
     tracking.configure(None)
-    runs = _runs("attpd/pnw")
-    assert [r.info.status for r in runs] == ["FAILED"]
+    assert _runs("attpd/pnw") == []
 
 
 def test_unreachable_tracking_uri(stores, workdir):
