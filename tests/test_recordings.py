@@ -99,7 +99,7 @@ def test_predict_recordings_writes_table_and_quakeml(workdir):
 @pytest.mark.slow
 def test_recordings_to_skhash_mechanism(workdir):
     """SAC coordinates as StationXML, the origin from QuakeML: `--skhash-out` runs in SKHASH and gives the
-    event a mechanism; the analyst's polarities give one near F-net's."""
+    event a mechanism; the `first-motion` rule's polarities of the real traces give one within 60 deg of F-net's."""
     from attpd_bench.focal import skhash
     from attpd_bench.focal.mechanism import kagan_angle
 

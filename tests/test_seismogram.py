@@ -134,6 +134,12 @@ def test_snr_follows_magnitude_and_distance_with_both_ends_present():
                                                  == cat["distance_km"])[cat["snr_db"] < 6].all()
     big = cat["magnitude"] > 3
     assert cat.loc[big, "snr_db"].median() > cat.loc[~big, "snr_db"].median()
+    # attenuation takes part (issue 38: without t* the asserts above still passed): the same source's first
+    # motion per unit amplitude is smaller and its pulse broader through the t* of a far station
+    event = int(cat["event"].iloc[0])
+    first_lobe, peak, l2 = sg.pulse_measures(ruptures=ruptures(cat[cat["event"] == event]), events=np.array([event] * 2),
+                                             tstar_s=np.array([0.01, 0.1]), short_period=np.array([False, False]))
+    assert first_lobe[1] < 0.5 * first_lobe[0] and peak[1] < peak[0]
 
 
 def test_synthetic_window_looks_like_a_real_onset():
@@ -191,3 +197,25 @@ def test_evaluate_prints_accuracy_by_snr_bin(stores, workdir):
                                       "--n-boot", "20"])
     assert result.exit_code == 0, result.output
     assert "accuracy by SNR" in result.output and "[30, inf)" in result.output
+
+
+def test_first_motion_reads_from_two_samples_before_p_and_abstains_below_clarity_two():
+    """Issue 38 (tests that assert too little): a short first lobe starting 2 samples before P, then a large
+    opposite swing, is read with the lobe's sign (a P_INDEX 4 samples late or a search window starting at P reads
+    the swing instead); a spike 4 samples before P is not noise; clarity 2 is the boundary: an onset at 2.05
+    times the noise is read (P = 1 - 1/2.05), one at 1.95 is not."""
+    x = np.zeros((4, 400))
+    x[:, 100] = 0.1  # the noise: one sample of 0.1 in the second before P
+    x[0, 198:200], x[0, 200:215] = 0.3, -1.0  # up for two samples, then the larger down swing
+    x[1] = -x[0]
+    x[1, 100] = 0.1
+    x[2, 196], x[2, 198:200], x[2, 200:215] = 0.15, 0.3, -1.0  # and a bump at P-4: not noise, not the onset
+    x[3, 200:205] = 0.195  # just below clarity 2 (and below the onset threshold): abstains
+    probs = FirstMotionPicker().predict(x[..., None])
+    assert probs.argmax(axis=1).tolist() == [0, 1, 0, 2]
+    edge = np.zeros((2, 400))
+    edge[:, 100] = 0.1
+    edge[0, 200:205], edge[1, 200:205] = 0.205, -0.205
+    edge[:, 300] = 1.0  # the window's peak far after P, so the onset threshold is twice the noise
+    probs = FirstMotionPicker().predict(edge[..., None])
+    assert probs[0, 0] == pytest.approx(1 - 1 / 2.05, abs=1e-4) and probs[1, 1] == pytest.approx(1 - 1 / 2.05, abs=1e-4)
