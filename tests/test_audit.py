@@ -199,3 +199,31 @@ def test_the_written_reversal_list_read_back_by_skhash_names_the_found_stations(
     out = subprocess.run([str(skhash.python()), "-c", code, str(tmp_path / "plfile")], capture_output=True,
                          text=True, check=True).stdout.strip().splitlines()[-1]
     assert out == "['SWM'] 1994-01-21 1994-07-27", out
+
+
+def _evidence(counts: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """Decided polarities per station: (disagreements, decided events)."""
+    rows = [{"event_id": str(e), "sta_code": station, "decided": True, "disagrees": e < k}
+            for station, (k, n) in counts.items() for e in range(n)]
+    return pd.DataFrame(rows)
+
+
+def test_the_null_is_not_inflated_by_reversed_stations_and_allows_for_overdispersion():
+    """Issue 38 item 8. (1) With many reversed stations the old null (every station's disagreements pooled, 0.35
+    here) hid them; the null of the other stations that agree with their mechanisms (0.05) finds all 12.
+    (2) Right stations whose disagreement varies more than a binomial allows (near-nodal geometry) widen the null:
+    a station at 11 of 20 is not called reversed against a beta-binomial, where a binomial at the same mean would
+    call it (p < 0.001)."""
+    from scipy.stats import binom
+
+    many = {**{f"R{i}": (11, 20) for i in range(12)}, **{f"S{i}": (1, 20) for i in range(8)}}
+    finding = reversals.find(_evidence(many))
+    assert finding.pooled_disagreement == pytest.approx(0.35)
+    assert set(finding.stations.loc[finding.stations["reversed"], "sta_code"]) == {f"R{i}" for i in range(12)}
+    assert finding.stations.set_index("sta_code").loc["R0", "null_rate"] == pytest.approx(0.05)
+
+    spread = {**{f"A{i}": (0, 20) for i in range(10)}, **{f"B{i}": (8, 20) for i in range(10)}, "X": (11, 20)}
+    finding = reversals.find(_evidence(spread)).stations.set_index("sta_code")
+    x = finding.loc["X"]
+    assert x["null_dispersion"] > 0 and not x["reversed"]
+    assert binom.sf(10, 20, x["null_rate"]) < 1e-3 < 0.05 < x["p_value"]

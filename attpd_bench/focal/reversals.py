@@ -14,9 +14,10 @@ The test, per station:
    own polarity never takes part in the mechanism it is judged by, so a reversed station cannot pull the
    mechanism towards itself. A vote that is not clear (fewer than ``DECISIVE_VOTE`` of the acceptable mechanisms
    agree: the station is near a nodal plane) is not counted.
-2. **Binomial test.** Of its ``n`` decided polarities a station disagrees ``k`` times; under "the station is
-   right" a disagreement happens at the network's pooled rate (picking errors, near-nodal rays, mislocations).
-   One-sided binomial p-value, Benjamini-Hochberg q-value across the stations tested (``scipy``), and a station is
+2. **Test.** Of its ``n`` decided polarities a station disagrees ``k`` times; under "the station is right" a
+   disagreement happens at the rate of the *other* stations that agree with their mechanisms (picking errors,
+   near-nodal rays, mislocations), overdispersed between stations (a beta-binomial, :func:`null_p_values`).
+   One-sided p-value, Benjamini-Hochberg q-value across the stations tested (``scipy``), and a station is
    called reversed where ``q <= alpha``, it disagrees on more than half its decided events, and it has at least
    ``MIN_EVENTS`` of them.
 
@@ -113,8 +114,9 @@ def is_decisive(vote) -> np.ndarray:
 
 
 def find(evidence: pd.DataFrame, *, alpha: float = ALPHA, min_events: int = MIN_EVENTS) -> Finding:
-    """The binomial test of every station on its decided polarities, against the pooled disagreement rate."""
-    from scipy.stats import binomtest, false_discovery_control
+    """The test of every station on its decided polarities (see the module): a beta-binomial null fitted to the
+    other stations that agree with their mechanisms on at least half their events."""
+    from scipy.stats import false_discovery_control
 
     decided = evidence[evidence["decided"]]
     pooled = float(decided["disagrees"].mean()) if len(decided) else float("nan")
@@ -128,11 +130,8 @@ def find(evidence: pd.DataFrame, *, alpha: float = ALPHA, min_events: int = MIN_
         wrong = decided[decided["disagrees"]].groupby("sta_code")["time"]
         stations["first_disagreeing_event"] = wrong.min().reindex(stations.index)
         stations["last_disagreeing_event"] = wrong.max().reindex(stations.index)
-    p_value = np.ones(len(stations))
-    rate = min(max(pooled, 1e-6), 1 - 1e-6) if np.isfinite(pooled) else 0.5
-    for i, (k, n) in enumerate(zip(stations["disagreements"], stations["decided"])):
-        if n > 0:
-            p_value[i] = binomtest(int(k), int(n), rate, alternative="greater").pvalue
+    p_value, rate, dispersion = null_p_values(stations["disagreements"].to_numpy(), stations["decided"].to_numpy())
+    stations["null_rate"], stations["null_dispersion"] = rate, dispersion
     stations["p_value"] = p_value
     tested = stations["decided"] >= min_events
     stations["q_value"] = np.nan
@@ -142,6 +141,51 @@ def find(evidence: pd.DataFrame, *, alpha: float = ALPHA, min_events: int = MIN_
     stations = stations.reset_index().sort_values(["reversed", "p_value", "sta_code"],
                                                   ascending=[False, True, True], kind="stable")
     return Finding(stations.reset_index(drop=True), evidence, pooled)
+
+
+def null_p_values(disagreements: np.ndarray, decided: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One-sided p-values of each station's disagreements under "the station is right", and the null's rate and
+    intra-class correlation per station.
+
+    The null is fitted, for each station, to the *other* stations that agree with their mechanisms on at least
+    half their decided events: a station never sets its own null, and reversed stations (which disagree on most)
+    do not inflate it, as a rate pooled over every station would with the network's reversal rate. Near-nodal
+    geometry and mislocations make disagreement vary between right stations more than a binomial allows, so the
+    null is a beta-binomial whose mean and intra-class correlation are the method-of-moments estimates over those
+    stations (Kleinman 1973; a binomial where they show no overdispersion)."""
+    from scipy.stats import betabinom, binom
+
+    k, n = np.asarray(disagreements, dtype=float), np.asarray(decided, dtype=float)
+    right = (n > 0) & (k <= n / 2)
+    p_value = np.ones(len(k))
+    rate, dispersion = np.full(len(k), np.nan), np.zeros(len(k))
+    for i in np.flatnonzero(n > 0):
+        others = right.copy()
+        others[i] = False
+        if not others.any():
+            continue
+        ko, no = k[others], n[others]
+        mean = min(max(ko.sum() / no.sum(), 1e-6), 1 - 1e-6)
+        rho = _intraclass_correlation(ko, no, mean)
+        rate[i], dispersion[i] = mean, rho
+        if rho > 0:
+            shape = (1 - rho) / rho
+            p_value[i] = betabinom.sf(k[i] - 1, int(n[i]), mean * shape, (1 - mean) * shape)
+        else:
+            p_value[i] = binom.sf(k[i] - 1, int(n[i]), mean)
+    return np.clip(p_value, 0.0, 1.0), rate, dispersion
+
+
+def _intraclass_correlation(k: np.ndarray, n: np.ndarray, mean: float) -> float:
+    """Method-of-moments intra-class correlation of proportions k / n around ``mean`` (0 when the spread is no
+    larger than binomial; Kleinman 1973, the weighted estimator)."""
+    if len(k) < 2:
+        return 0.0
+    fraction = k / n
+    spread = np.sum(n * (fraction - mean) ** 2) / (len(k) - 1)  # binomial expectation: mean (1 - mean)
+    n_bar = (n.sum() - np.sum(n ** 2) / n.sum()) / (len(k) - 1)
+    rho = (spread - mean * (1 - mean)) / (mean * (1 - mean) * max(n_bar - 1, 1e-9))
+    return float(np.clip(rho, 0.0, 0.99))
 
 
 def skhash_reversal_file(stations: pd.DataFrame, match_columns: tuple[str, ...]) -> str:
