@@ -660,7 +660,8 @@ def mechanisms(
                                                           "coordinates.")] = None,
     catalog: Annotated[Optional[Path], typer.Option(help="Origins (event_id,time,latitude,longitude,depth), "
                                                          "where the input has none.")] = None,
-    velocity_model: Annotated[Optional[Path], typer.Option(help="depth,vp file [a synthetic region's "
+    velocity_model: Annotated[Optional[Path], typer.Option(help="depth,vp file for SKHASH, or a region's model "
+                                                                "(ins, hinet, scsn, pnw) [a synthetic region's "
                                                                 "own].")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates (events resampled).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
