@@ -199,6 +199,7 @@ def test_audit_labels_cross_validated_retrains_the_runs_configuration_on_every_f
                                  "--cross-validate", "3", "--out", "cv"])
     assert result.exit_code == 0, result.output[-2000:]
     assert result.output.count("held-out macro-F1") == 3
+    assert "Downloading artifacts" not in result.output  # issue 38: no MLflow progress bars for a runs:/ URI
     run = client.search_runs([client.get_experiment_by_name("attpd/audit/pnw").experiment_id])[0]
     assert run.data.params["cross_validate"] == "3" and run.data.params["split"] == "all"
     assert run.data.params["cv_train_config"] == training.data.tags["train_config"]  # the run's own configuration
