@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from attpd_bench.console import console, err_console, progress, set_verbosity
@@ -470,7 +470,9 @@ def tune_show(
 
 
 def _print_study(summary: dict) -> None:
-    table = Table("trial", "value", "params", "MLflow run", title=f"study {summary['study']}: best trials")
+    # the run id whole (promote --run-id needs it): never cut with an ellipsis on a narrow terminal
+    table = Table("trial", "value", Column("params", overflow="fold"),
+                  Column("MLflow run", min_width=32, no_wrap=True), title=f"study {summary['study']}: best trials")
     for t in summary["best"]:
         table.add_row(str(t["number"]), f"{t['value']:.4f}", json.dumps(t["params"]), str(t["mlflow_run_id"]))
     console.print(table)
@@ -479,6 +481,9 @@ def _print_study(summary: dict) -> None:
         console.print("importances: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["importances"].items()))
     if summary["note"]:
         console.print(summary["note"])
+    if summary.get("figures", {}).get("files"):
+        console.print(f"figures {', '.join(summary['figures']['files'])} logged to the study's parent run "
+                      f"{summary['figures']['run']}", highlight=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------------------- registry

@@ -579,9 +579,13 @@ def summarise(study: optuna.Study, log_to_parent: bool = True) -> dict:
 
         with warnings.catch_warnings():  # the matplotlib back end is marked experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            figures = []
             if complete:
-                log.log_figure(vis.plot_optimization_history(study).figure, "figures/optimization_history.png")
+                figures.append("figures/optimization_history.png")
+                log.log_figure(vis.plot_optimization_history(study).figure, figures[-1])
             if importances:
-                log.log_figure(vis.plot_param_importances(study).figure, "figures/param_importances.png")
+                figures.append("figures/param_importances.png")
+                log.log_figure(vis.plot_param_importances(study).figure, figures[-1])
         plots.close_all()
+        summary["figures"] = {"run": parent, "files": figures}
     return summary

@@ -150,6 +150,10 @@ def test_tiny_study_parent_children_and_resume(stores, workdir):
 
     shown = runner.invoke(app, ["tune", "show", "--study", str(study_file), "--model", "pd"])
     assert shown.exit_code == 0 and "best trials" in shown.output
+    # issue 38: the run ids promote --run-id needs are printed whole, not cut with an ellipsis
+    run_ids = {t.user_attrs.get("mlflow_run_id") for t in study.trials} - {None}
+    assert run_ids and any(run_id in shown.output for run_id in run_ids), shown.output[-1500:]
+    assert "figures/optimization_history.png" in shown.output and parent.info.run_id in shown.output
     artifacts = {a.path for a in MlflowClient().list_artifacts(parent.info.run_id, "figures")}
     assert "figures/optimization_history.png" in artifacts
 
