@@ -18,6 +18,7 @@ from rich.text import Text
 
 from attpd_bench.console import console, err_console, progress, set_verbosity
 from attpd_bench.errors import AttpdError, ConfigError
+from attpd_bench.settings import REVERSAL_ALPHA, REVERSAL_MIN_EVENTS
 
 # help texts are plain text: with rich markup on, "[the study file's n_trials]" vanished as a markup tag and left
 # "Trials to add ." behind
@@ -741,19 +742,20 @@ def audit_reversals(
     dataset: Annotated[Optional[str], typer.Option(help="With --skhash-control: the name of its runs "
                                                         "(attpd/audit/NAME) [the control file's folder].")] = None,
     split: Annotated[str, typer.Option(help="With --store: train, dev, test or all.")] = "all",
-    alpha: Annotated[float, typer.Option(help="False discovery rate across the stations tested.")] = 0.05,
-    min_events: Annotated[int, typer.Option(help="Decided events a station needs to be tested.")] = 5,
+    alpha: Annotated[float, typer.Option(help="False discovery rate across the stations "
+                                              "tested.")] = REVERSAL_ALPHA,
+    min_events: Annotated[int, typer.Option(help="Decided events a station needs to be "
+                                                 "tested.")] = REVERSAL_MIN_EVENTS,
     overwrite: Annotated[bool, typer.Option(help="Replace an --out this command wrote before.")] = False,
     tracking_uri: TrackingUri = None,
 ):
     """Stations whose polarities the mechanisms of the other stations contradict (leave-one-station-out,
     binomial test, Benjamini-Hochberg). Logged as a run in attpd/audit/<dataset>."""
     from attpd_bench import audit, registry, tracking
-    from attpd_bench.focal.reversals import ALPHA
 
     _check_polarity_source(store, polarities, skhash_control)
     if not 0 < alpha < 1:
-        raise ConfigError(f"--alpha must lie between 0 and 1, got {alpha} (default {ALPHA})")
+        raise ConfigError(f"--alpha must lie between 0 and 1, got {alpha} (default {REVERSAL_ALPHA})")
     if min_events < 1:
         raise ConfigError(f"--min-events must be at least 1, got {min_events}")
     tracking.configure(tracking_uri)

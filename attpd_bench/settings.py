@@ -91,3 +91,8 @@ class TrainConfig:
     def digest(self) -> str:
         """Identifies the resolved configuration: runs with the same digest and store are interchangeable."""
         return hashlib.sha256(json.dumps(self.resolved().params(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+# The reversal audit's defaults, here (no heavy import) so that the CLI's options show them without restating them
+REVERSAL_ALPHA = 0.05  # false discovery rate across the stations tested
+REVERSAL_MIN_EVENTS = 5  # decided events a station needs before it can be called reversed

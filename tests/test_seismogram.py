@@ -219,3 +219,12 @@ def test_first_motion_reads_from_two_samples_before_p_and_abstains_below_clarity
     edge[:, 300] = 1.0  # the window's peak far after P, so the onset threshold is twice the noise
     probs = FirstMotionPicker().predict(edge[..., None])
     assert probs[0, 0] == pytest.approx(1 - 1 / 2.05, abs=1e-4) and probs[1, 1] == pytest.approx(1 - 1 / 2.05, abs=1e-4)
+
+
+def test_max_subevents_is_a_bound():
+    """Issue 36 item 3: MAX_SUBEVENTS bounds the subevents of any event the catalogues draw (up to Mw 5, at the
+    lowest stress drops the log-normal gives)."""
+    for seed in range(5):
+        rupture = sg.composite_rupture(np.random.default_rng(seed), magnitude=5.0, stress_drop_pa=0.3e6,
+                                       beta_m_s=3500.0)
+        assert 1 < len(rupture.share) <= sg.MAX_SUBEVENTS and rupture.share.sum() == pytest.approx(1.0)

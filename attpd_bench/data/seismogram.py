@@ -55,7 +55,8 @@ RHO_KG_M3 = 2700.0  # crustal density at the source
 MADARIAGA_K_P = 0.42  # fc_P = 0.42 beta (stress_drop / M0)^(1/3) in SI units (Madariaga 1976, k = 0.32)
 VP_VS = 1.73
 ANTI_ALIAS_HZ, ANTI_ALIAS_POLES = 40.0, 4  # 0.4 of the 100 Hz sampling rate, a minimum-phase recorder option
-PULSE_SAMPLES = 1024  # 10.24 s: long enough for the slowest pulse (Mw 4.5 through a 1 Hz geophone) to decay
+PULSE_SAMPLES = 1024  # 10.24 s: the slowest pulse (Mw 5, the catalogues' largest: a rupture of ~1-2 s, then the
+# 1 Hz geophone's ringing, ~2 s at damping 0.7) has decayed well within it
 
 
 def seismic_moment(magnitude) -> np.ndarray:
@@ -73,7 +74,8 @@ MADARIAGA_K = 0.32  # fc_P = k beta / r for a circular crack of radius r (Madari
 RUPTURE_SPEED = 0.8  # of the shear-wave speed (Zeng, Anderson & Yu 1994; typical 0.7-0.9)
 SUBEVENT_MAX_FC_HZ = 40.0  # the smallest patch worth resolving: its pulse is a spike at 100 Hz behind the
 # 40 Hz anti-alias filter; smaller ones would only add the same spike
-MAX_SUBEVENTS = 1500  # above this (Mw >~ 4.8) the smallest patch grows instead, so that the count stays bounded
+MAX_SUBEVENTS = 1500  # a hard bound on an event's subevents: the smallest patch grows with the fault (from Mw ~4.8)
+# so that ~(R / r_min)^2 of them fill it, and the draw is cut at this count whatever the random radii
 
 
 def source_radius(magnitude, stress_drop_pa) -> np.ndarray:
@@ -115,7 +117,7 @@ def composite_rupture(rng: np.random.Generator, *, magnitude: float, stress_drop
     radii = smallest / np.sqrt(1 - u * (1 - (smallest / largest) ** 2))
     radii = np.concatenate([[smallest], radii])
     filled = np.cumsum(radii ** 3)
-    radii = radii[:int(np.searchsorted(filled, radius ** 3)) + 1]
+    radii = radii[:min(int(np.searchsorted(filled, radius ** 3)) + 1, MAX_SUBEVENTS)]
     # centres uniform on the fault disc, the hypocentre anywhere within its inner 70 %
     def on_disc(n, r):
         rho, phi = r * np.sqrt(rng.random(n)), rng.uniform(0, 2 * np.pi, n)

@@ -186,7 +186,8 @@ class StoreWriter:
             self._h5.close()
             meta.to_csv(self._tmp / METADATA_FILE, index=False)
             manifest = {"format_version": FORMAT_VERSION, "dataset": self.dataset, "fingerprint": fp,
-                        "waveform_digest": self._digest.hexdigest(), "n_traces": int(self.n), "split_mode": split_mode, "seed": int(seed),
+                        "waveform_digest": self._digest.hexdigest(), "n_traces": int(self.n),
+                        "split_mode": split_mode, "seed": int(seed),
                         **(extra_manifest or {})}
             (self._tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
             if self.path.exists():

@@ -556,8 +556,8 @@ def write_region(region: str, n_events: int, out: Path, *, seed: int = 0, layout
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not (out / SYNTH_MARKER).is_file():
         raise DataError(f"{out}: exists and is not a synthetic region written by `attpd data synth` (no "
-                        f"{SYNTH_MARKER}); refusing to write into it (a published data set lives there? if it is what an "
-                        f"interrupted `attpd data synth` left, delete the folder and run it again)")
+                        f"{SYNTH_MARKER}); refusing to write into it (a published data set lives there? if it is "
+                        f"what an interrupted `attpd data synth` left, delete the folder and run it again)")
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     before = set(out.iterdir())

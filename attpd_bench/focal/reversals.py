@@ -34,12 +34,13 @@ import pandas as pd
 
 from attpd_bench.errors import DataError
 from attpd_bench.focal.mechanism import fault_vectors
+from attpd_bench.settings import REVERSAL_ALPHA, REVERSAL_MIN_EVENTS
 
 GRID_STEP_DEG = 10  # strike, dip and rake of the double-couple grid (11,664 mechanisms)
 BAD_FRACTION = 0.1  # SKHASH's default badfrac: the fraction of polarities assumed wrong (sets nextra)
 DECISIVE_VOTE = 0.8  # share of the acceptable mechanisms that must agree for a prediction to count
-MIN_EVENTS = 5  # decided events a station needs before it can be called reversed
-ALPHA = 0.05  # false discovery rate across the stations tested
+MIN_EVENTS = REVERSAL_MIN_EVENTS  # decided events a station needs before it can be called reversed
+ALPHA = REVERSAL_ALPHA  # false discovery rate across the stations tested
 REQUIRED_COLUMNS = ("event_id", "sta_code", "p_polarity", "takeoff", "azimuth")
 
 
