@@ -131,3 +131,25 @@ def test_a_deep_ensemble_is_one_keras_model_of_the_mean_probability(tmp_path):
     again = load_model(str(tmp_path / "ensemble.keras"))
     assert np.allclose(polarity_probabilities(again, stored), expected, atol=1e-5)
     assert again.output_names == ["po"] or again.layers[-1].name == "po"
+
+
+def test_a_keras_2_file_of_the_original_code_points_to_import_h5(tmp_path):
+    """Issue 38 (messages): `evaluate --model-uri pd_model_scsn.h5` (a Keras 2 file of the original code) failed
+    on LSTM's 'time_major' with no pointer; the one-line error names `attpd import-h5`."""
+    import json
+
+    import h5py
+
+    from attpd_bench.errors import DataError
+    from attpd_bench.models import build_model, load_model
+
+    path = tmp_path / "pd_model_scsn.h5"
+    build_model("pd").save(path)
+    with h5py.File(path, "r+") as h5:  # what Keras 2 wrote: LSTM with its time_major argument
+        config = json.loads(h5.attrs["model_config"])
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "LSTM":
+                layer["config"]["time_major"] = False
+        h5.attrs["model_config"] = json.dumps(config)
+    with pytest.raises(DataError, match="attpd import-h5"):
+        load_model(str(path))

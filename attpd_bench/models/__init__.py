@@ -152,7 +152,13 @@ def load_model_file(path):
     try:
         return import_keras().models.load_model(path, custom_objects=custom_objects(), compile=False)
     except Exception as exc:  # Keras raises many types for a foreign or broken file
-        raise DataError(f"{path}: not a loadable Keras model ({str(exc).splitlines()[0][:300]})") from None
+        first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        hint = ""
+        if "time_major" in str(exc):  # Keras 2's LSTM argument: a file of the original code
+            hint = ("; a Keras 2 file of the original code: bring its weights into the suite's architecture with "
+                    "`attpd import-h5 --file FILE --model pd|ross|pp|pd2d --dataset NAME`, then use the registered "
+                    "model")
+        raise DataError(f"{path}: not a loadable Keras model ({first}){hint}") from None
 
 
 def load_original_weights(path, name: str):
