@@ -899,8 +899,25 @@ def demo(
              **({} if jobs is None else {"jobs": jobs}), **({} if real_data is None else {"real_data": real_data}))
 
 
-def main() -> None:  # console-script entry point
-    app()
+def main() -> None:
+    """The console-script entry point. A usage error (an unknown option, a missing or malformed value) is one line
+    and exit 1, like every other refused input, not click's boxed usage text and exit 2."""
+    import sys
+
+    from typer.exceptions import TyperException  # base of the click exceptions Typer vendors (usage errors, ...)
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:  # Ctrl-C while a prompt reads
+        sys.exit(130)
+    except TyperException as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = f" ({ctx.command_path} --help)" if ctx is not None else " (attpd --help)"
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        err_console.print(Text.assemble(("error:", "bold red"), f" {message}{where}"), highlight=False,
+                          soft_wrap=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # `python -m attpd_bench.cli` (tuning workers)
