@@ -575,7 +575,7 @@ def predict(
                                  velocity_model=velocity_model, on_chunk=update)
     console.print(f"{report.written} traces predicted into {output} ({report.written / max(report.seconds, 1e-9):,.0f}"
                   f" traces/s); {len(report.skipped)} skipped"
-                  + (f" (listed in {output.name}.skipped.csv)" if report.skipped else "")
+                  + (f" (listed in {output.with_name(output.name + '.skipped.csv')})" if report.skipped else "")
                   + (f"; polarities in {quakeml_out}" if quakeml_out else "")
                   + (f"; {report.skhash_picks} SKHASH picks in {skhash_out} (run: attpd skhash "
                      f"{skhash_out / 'control.txt'})" if skhash_out else ""))

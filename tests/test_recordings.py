@@ -81,6 +81,7 @@ def test_predict_recordings_writes_table_and_quakeml(workdir):
     assert len(table) == 59 and {"trace_id", "p_time", "p_up", "label"} <= set(table.columns)
     skipped = pd.read_csv(workdir / "out" / "pred.csv.skipped.csv")
     assert len(skipped) == 13
+    assert "(listed in out/pred.csv.skipped.csv)" in result.output.replace("\n", "")  # the file where it is
     catalog = read_events(str(workdir / "out" / "pol.xml"))
     predicted = [p for p in catalog[0].picks if any("attpd-bench" in c.text for c in p.comments)]
     assert len(predicted) == 59
