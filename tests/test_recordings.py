@@ -452,3 +452,20 @@ def test_a_blank_network_code_reaches_skhash_as_a_blank_code_and_data_info_count
     assert store.summary()["stations"] == 59
     result = runner.invoke(app, ["data", "info", str(tmp_path / "store")])
     assert result.exit_code == 0 and "stations 59" in result.output, result.output[-800:]
+
+
+def test_mechanisms_take_stationxml_for_a_store_as_predict_does(tmp_path):
+    """Issue 38 (StationXML not everywhere): `mechanisms --stations stations.xml` said "--stations has no column
+    'network'"; the store path reads StationXML (and CSV) with the reader predict uses, blank codes as '--'."""
+    from attpd_bench.data.prepare import prepare_store
+    from attpd_bench.focal import sites
+
+    store = prepare_store("kumamoto", None, tmp_path / "store", reader=RecordingsReader([WAVEFORMS],
+                                                                                         read_picks(PICKS)))[0]
+    stationxml = _stationxml_from_sac(tmp_path / "stations.xml")
+    (tmp_path / "origins.csv").write_text("event_id,time,latitude,longitude,depth\n"
+                                          "J2016041507465204,2016-04-15T07:46:52.04,32.73,130.797,10.52\n")
+    meta = store.metadata.drop(columns=["station_latitude_deg", "station_longitude_deg"], errors="ignore")
+    geometry = sites.geometry(meta, stations=stationxml, catalog=tmp_path / "origins.csv", velocity_model="hinet")
+    assert len(geometry.stations) == 59 and (geometry.stations["network"] == "--").all()
+    assert geometry.stations["latitude"].between(30, 36).all()

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from attpd_bench.data.recordings import read_stations
 from attpd_bench.errors import DataError
 from attpd_bench.focal.polarities import BLANK_CODE, match_codes
 from attpd_bench.focal.skhash import CATALOG_COLUMNS, MATCH_COLUMNS, STATION_COLUMNS
@@ -46,7 +47,11 @@ def geometry(meta: pd.DataFrame, *, truth: pd.DataFrame | None = None, truth_pat
     located = truth if truth is not None else meta  # where coordinates are read from
     found: dict[str, object] = {}
     if stations is not None:
-        found["stations"] = _read_user_table(stations, STATION_COLUMNS, "--stations")
+        # StationXML or CSV, read as `attpd predict --stations` reads them; blank codes as SKHASH's '--'
+        table = read_stations(stations)
+        for column in MATCH_COLUMNS:
+            table[column] = table[column].fillna("").astype(str).str.strip().replace("", BLANK_CODE)
+        found["stations"] = table.loc[:, list(STATION_COLUMNS)]
     elif {"station_latitude_deg", "station_longitude_deg"} <= set(located):
         table = codes.assign(latitude=located["station_latitude_deg"].to_numpy(),
                              longitude=located["station_longitude_deg"].to_numpy(),
