@@ -357,8 +357,8 @@ def audit_labels(store: Path, model_uri: str, out: Path, *, split: str | None = 
                           f"or first-motion")
     elif _trained_on(trained, opened, split):
         raise ConfigError(f"{model_uri} was trained on these traces ({opened.path}, or a copy or another prepare of "
-                          f"its waveforms): its probabilities on --split {split} are not out-of-sample; audit the "
-                          f"dev or test split of the store it trained on, or use a model that never saw them")
+                          f"its waveforms): its probabilities on --split {split} are not out-of-sample; audit "
+                          f"--split dev or test of the store it trained on, or use a model that never saw them")
     votes = None
     if reversal_audit is not None:
         evidence_path = Path(reversal_audit) / EVIDENCE_TABLE

@@ -255,7 +255,7 @@ def run_demo(workdir: Path, *, quick: bool = False, seed: int = 0, size: DemoSiz
                                 run_name="demo", configs=configs)
         baseline = {region: baseline_evaluation(store, size, seed) for region, store in stores.items()}
         predictions = predict_with_champions(workdir, list(stores))
-        pickers = real_data_pickers(list(stores))
+        pickers = {name: load_model(uri) for name, uri in real_data_pickers(list(stores)).items()} if cases else {}
         real = sim_to_real.score_cases(pickers, real_set, seed=seed) if cases else {}
         curves = sim_to_real.risk_coverage_curves(pickers, real_set) if cases else {}
         mechanisms = mechanisms_with_champions(workdir, stores, [_most_test_events(stores)] if quick else

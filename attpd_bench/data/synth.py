@@ -41,6 +41,7 @@ import dataclasses
 import json
 import shutil
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -346,9 +347,15 @@ def _analyst(cat: pd.DataFrame, p: RegionProfile, rng: np.random.Generator) -> N
 
 def crossover_distance_km(velocity, source_depth_km: float, max_distance_km: float) -> float:
     """Epicentral distance beyond which the first arrival from this depth is refracted (a down-going ray that
-    turned), on a 1 km grid out to ``max_distance_km``; infinity when it stays direct."""
+    turned), on a 1 km grid out to ``max_distance_km``; infinity when it stays direct. The depth is taken to the
+    nearest 0.5 km (the crossover moves by about the grid's 1 km for that), so events share the ray tracing."""
+    return _crossover(velocity.name, round(2 * float(source_depth_km)) / 2, float(max_distance_km))
+
+
+@lru_cache(maxsize=4096)
+def _crossover(model: str, source_depth_km: float, max_distance_km: float) -> float:
     grid = np.arange(0.5, max_distance_km + 1.0, 1.0)
-    takeoff, _ = velocity.first_arrivals(source_depth_km, grid)
+    takeoff, _ = VELOCITY_MODELS[model].first_arrivals(source_depth_km, grid)
     beyond = np.flatnonzero(takeoff < 90.0)
     return float(grid[beyond[0]]) if len(beyond) else np.inf
 
