@@ -369,15 +369,20 @@ def test_an_error_message_is_printed_as_written():
     (["train", "--store", "s", "--epochs", "many"], "Invalid value for '--epochs'"),
     (["nosuch"], "No such command 'nosuch'"),
 ])
-def test_a_usage_error_is_one_line_and_exit_1(argv, message):
+def test_a_usage_error_is_one_line_and_exit_1(argv, message, monkeypatch, capsys):
     """Issue 38 (messages): an unknown option or a malformed value was click's boxed usage text with exit 2; the
-    `attpd` command says it in one line, names the --help to read, and exits 1 like every refused input."""
-    import subprocess
+    `attpd` command (its entry point, cli.main) says it in one line, names the --help to read, and exits 1 like
+    every refused input."""
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "attpd_bench.cli", *argv], capture_output=True, text=True,
-                         env={**os.environ, "COLUMNS": "200"})
-    assert out.returncode == 1, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], out.stderr
-    assert "--help" in lines[0] and "Traceback" not in out.stderr
+    from attpd_bench.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["attpd", *argv])
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
+    assert "--help" in lines[0] and "Traceback" not in err
