@@ -79,12 +79,16 @@ def _summary(finding: reversals.Finding, min_events: int) -> dict:
 # ------------------------------------------------------------------------------------------ a store
 def audit_store(store: Path, polarities: str, out: Path, *, split: str = "all", alpha: float = reversals.ALPHA,
                 min_events: int = reversals.MIN_EVENTS, n_boot: int = 1000, seed: int = 0,
-                provenance: dict | None = None, overwrite: bool = False) -> tuple[ReversalAudit, str]:
-    """The reversal audit of a store's events (see the module), logged as a run; (audit, run id)."""
+                provenance: dict | None = None, overwrite: bool = False, stations: Path | None = None,
+                catalog: Path | None = None, velocity_model: Path | None = None) -> tuple[ReversalAudit, str]:
+    """The reversal audit of a store's events (see the module), logged as a run; (audit, run id). ``stations``,
+    ``catalog``, ``velocity_model``: SKHASH's geometry where the store lacks it (a store of one's own
+    recordings), as for `attpd mechanisms`."""
     from attpd_bench import tracking
 
     out = check_out(out, overwrite=overwrite)
-    request = closure.prepare(store, polarities, out / "before", split=split, n_boot=n_boot, overwrite=True)
+    request = closure.prepare(store, polarities, out / "before", split=split, n_boot=n_boot, overwrite=True,
+                              stations=stations, catalog=catalog, velocity_model=velocity_model)
     picks = closure.polarity_rows(request)
     check_stations(request, picks, min_events)
     skhash.python()  # built before the run: a failed install leaves no run

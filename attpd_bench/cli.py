@@ -117,6 +117,14 @@ Waveforms = Annotated[Optional[list[str]], typer.Option(help="Your recordings: f
 Picks = Annotated[Optional[str], typer.Option(help="P picks of --waveforms: QuakeML, a CSV (trace_id or station, "
                                                    "p_time, [event_id, polarity]) or sac:a / sac:t1 (SAC header "
                                                    "markers).")]
+# SKHASH's geometry where the input lacks it: one option block for predict, mechanisms and audit reversals
+Stations = Annotated[Optional[Path], typer.Option(help="Station coordinates where the input has none: StationXML "
+                                                       "or CSV (network,station,location,channel,latitude,"
+                                                       "longitude,elevation).")]
+Catalog = Annotated[Optional[Path], typer.Option(help="Origins (event_id,time,latitude,longitude,depth) where the "
+                                                      "input has none.")]
+VelocityModel = Annotated[Optional[Path], typer.Option(help="depth,vp file for SKHASH, or a region's model (ins, "
+                                                            "hinet, scsn, pnw) [a synthetic region's own].")]
 # the default is metrics.DEFAULT_MIN_CONFIDENCE (0), written out so that --help shows it without importing NumPy
 MinConfidence = Annotated[float, typer.Option(help="Abstain (unknown) where the up or down probability is below "
                                                    "this (0: the most probable class; chosen on dev).")]
@@ -546,14 +554,9 @@ def predict(
                                                             "folder (run it: attpd skhash DIR/control.txt).")] = None,
     min_probability: Annotated[float, typer.Option(help="Smallest probability for a SKHASH pick.")] = 0.0,
     min_confidence: MinConfidence = 0.0,
-    stations: Annotated[Optional[Path], typer.Option(help="Station coordinates where the input has none: "
-                                                          "StationXML or CSV (network,station,location,"
-                                                          "channel,latitude,longitude,elevation).")] = None,
-    catalog: Annotated[Optional[Path], typer.Option(help="Origins (event_id,time,latitude,longitude,depth) "
-                                                         "where the input has none.")] = None,
-    velocity_model: Annotated[Optional[Path], typer.Option(help="depth,vp file for SKHASH, or a region's model "
-                                                                "(ins, hinet, scsn, pnw) [a synthetic region's "
-                                                                "own].")] = None,
+    stations: Stations = None,
+    catalog: Catalog = None,
+    velocity_model: VelocityModel = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an --output / --skhash-out this suite wrote before "
                                                  "(never a file of another kind).")] = False,
     tracking_uri: TrackingUri = None,
@@ -662,13 +665,9 @@ def mechanisms(
     truth: Annotated[Optional[Path], typer.Option(help="truth.csv of a synthetic region [found through the "
                                                        "store's manifest].")] = None,
     split: Annotated[str, typer.Option(help="train, dev, test or all.")] = "test",
-    stations: Annotated[Optional[Path], typer.Option(help="SKHASH station file, where the input has no "
-                                                          "coordinates.")] = None,
-    catalog: Annotated[Optional[Path], typer.Option(help="Origins (event_id,time,latitude,longitude,depth), "
-                                                         "where the input has none.")] = None,
-    velocity_model: Annotated[Optional[Path], typer.Option(help="depth,vp file for SKHASH, or a region's model "
-                                                                "(ins, hinet, scsn, pnw) [a synthetic region's "
-                                                                "own].")] = None,
+    stations: Stations = None,
+    catalog: Catalog = None,
+    velocity_model: VelocityModel = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates (events resampled).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     reversals: Annotated[Optional[Path], typer.Option(help="Station polarity reversal file (SKHASH's CSV: "
@@ -742,6 +741,9 @@ def audit_reversals(
     dataset: Annotated[Optional[str], typer.Option(help="With --skhash-control: the name of its runs "
                                                         "(attpd/audit/NAME) [the control file's folder].")] = None,
     split: Annotated[str, typer.Option(help="With --store: train, dev, test or all.")] = "all",
+    stations: Stations = None,
+    catalog: Catalog = None,
+    velocity_model: VelocityModel = None,
     alpha: Annotated[float, typer.Option(help="False discovery rate across the stations "
                                               "tested.")] = REVERSAL_ALPHA,
     min_events: Annotated[int, typer.Option(help="Decided events a station needs to be "
@@ -763,7 +765,8 @@ def audit_reversals(
         if store is not None:
             result, run_id = audit.audit_store(store, polarities, out, split=split, alpha=alpha,
                                                min_events=min_events, provenance=registry.resolve(polarities),
-                                               overwrite=overwrite)
+                                               overwrite=overwrite, stations=stations, catalog=catalog,
+                                               velocity_model=velocity_model)
         else:
             result, run_id = audit.audit_control(skhash_control, out, base=skhash_base, dataset=dataset,
                                                  alpha=alpha, min_events=min_events, overwrite=overwrite)

@@ -469,3 +469,21 @@ def test_mechanisms_take_stationxml_for_a_store_as_predict_does(tmp_path):
     geometry = sites.geometry(meta, stations=stationxml, catalog=tmp_path / "origins.csv", velocity_model="hinet")
     assert len(geometry.stations) == 59 and (geometry.stations["network"] == "--").all()
     assert geometry.stations["latitude"].between(30, 36).all()
+
+
+def test_audit_reversals_takes_the_geometry_a_store_of_ones_own_recordings_needs(tmp_path, workdir):
+    """Issue 38: `audit reversals` had no --catalog, so a store of one's own recordings (no origins) could not be
+    audited. With --catalog and --velocity-model it gets past the geometry to the audit's own check (one event
+    is too few to test a station)."""
+    from attpd_bench.data.prepare import prepare_store
+
+    store = prepare_store("kumamoto", None, tmp_path / "store", reader=RecordingsReader([WAVEFORMS],
+                                                                                         read_picks(PICKS)))[0]
+    (tmp_path / "origins.csv").write_text("event_id,time,latitude,longitude,depth\n"
+                                          "J2016041507465204,2016-04-15T07:46:52.04,32.73,130.797,10.52\n")
+    base = ["audit", "reversals", "--store", str(store.path), "--polarities", "analyst", "--out", "audit"]
+    without = runner.invoke(app, base)
+    assert without.exit_code == 1 and "--catalog" in without.output, without.output[-800:]
+    given = runner.invoke(app, [*base, "--catalog", str(tmp_path / "origins.csv"), "--velocity-model", "hinet"])
+    assert given.exit_code == 1 and "no station recorded 5 events" in given.output, given.output[-800:]
+    assert not (workdir / "audit").exists()
