@@ -175,6 +175,7 @@ def test_northridge_mechanisms_reproduce_skhash_expected_output(tmp_path, monkey
     assert run.data.metrics["n_mechanisms"] == 24
 
 
+@pytest.mark.slow  # SKHASH's own environment reads the list (built on first use)
 @pytest.mark.parametrize("input_format", ["hash1", "hash2", "hash3", "hash4", "hash5", "skhash"])
 def test_the_written_reversal_list_read_back_by_skhash_names_the_found_stations(tmp_path, input_format):
     """Issue 38 item 7: SKHASH builds a station code from the fields its input format matches on (hash1: station
