@@ -225,8 +225,8 @@ def read_stations(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable CSV or StationXML file ({exc})") from None
     missing = [c for c in ("station", "latitude", "longitude") if c not in table]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(repr(c) for c in missing)} (expected network, "
-                        f"station, location, channel, latitude, longitude, elevation)")
+        raise DataError(f"{path}: --stations is missing column(s) {', '.join(repr(c) for c in missing)} (expected "
+                        f"network, station, location, channel, latitude, longitude, elevation)")
     for column, blank in (("network", ""), ("location", ""), ("channel", ""), ("elevation", 0.0)):
         if column not in table:
             table[column] = blank
