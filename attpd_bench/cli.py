@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import shlex
 import signal
 import threading
@@ -65,6 +66,7 @@ def _run_command(name: str, fn, **options):
     text = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in options.items() if value is not None)
     token = invoked_command.set(f"attpd {name} {text}".strip())
     main = threading.current_thread() is threading.main_thread()  # only the main thread may set a handler
+    _COMMAND_PID[0] = os.getpid()
     previous = signal.signal(signal.SIGTERM, _terminated) if main else None
     try:
         return fn(**options)
@@ -83,8 +85,17 @@ def _run_command(name: str, fn, **options):
 
 
 def _terminated(signum, frame):
-    """SIGTERM as an interruption: the runs in progress end KILLED (tracking.run), not RUNNING for good."""
+    """SIGTERM as an interruption: the runs in progress end KILLED (tracking.run), not RUNNING for good. A forked
+    worker (a multiprocessing pool, e.g. cleanlab's) inherits the handler, and its pool ends it with SIGTERM: there
+    it dies as SIGTERM means, or the pool waits for it forever."""
+    if os.getpid() != _COMMAND_PID.get(0):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     raise KeyboardInterrupt("SIGTERM")
+
+
+_COMMAND_PID: dict[int, int] = {}  # the process that runs the command (and installed the handler)
 
 
 # ------------------------------------------------------------------------------------------------ data
