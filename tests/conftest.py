@@ -73,7 +73,8 @@ def stores(raw_regions, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def training_store(tmp_path_factory):
-    """A PNW-like region big enough to learn from (~3,300 traces), shared by model tests."""
+    """A PNW-like region big enough to learn from (~3,300 traces), shared by model tests; its unread picks read
+    (`--unread read`, as the demo prepares), so a label depends on the waveform alone."""
     root = tmp_path_factory.mktemp("train")
     write_region("pnw", 75, root / "raw", seed=11)
-    return prepare_store("pnw", root / "raw", root / "store", seed=0)[0]
+    return prepare_store("pnw", root / "raw", root / "store", seed=0, unread="read")[0]

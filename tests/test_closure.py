@@ -141,11 +141,13 @@ def test_a_region_without_eligible_events_shows_none_not_nan():
 # ------------------------------------------------------------------------------------------ end to end
 @pytest.fixture(scope="module")
 def region(tmp_path_factory):
-    """A PNW-like synthetic region of 100 events and its store (no published subsampling, every pick kept), 5 % of
-    its stations wired reversed (~12 of its 231: enough for the audit to be scored; true signs ignore them)."""
+    """A PNW-like synthetic region of 100 events and its store (no published subsampling, every pick kept and read
+    for polarity: `--unread read`, as the demo prepares), 5 % of its stations wired reversed (~12 of its 231: enough
+    for the audit to be scored; true signs ignore them). With the unread picks left unknown (`keep`) no reversed
+    station has the 5 decided events the audit needs."""
     root = tmp_path_factory.mktemp("closure")
     write_region("pnw", 100, root / "raw", seed=21, reversed_station_rate=0.05)
-    store = prepare_store("pnw", root / "raw", root / "store", seed=0)[0]
+    store = prepare_store("pnw", root / "raw", root / "store", seed=0, unread="read")[0]
     return root, store
 
 

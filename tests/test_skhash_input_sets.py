@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -66,8 +68,8 @@ def test_predict_skhash_set_runs_in_skhash_as_written(small_region, tmp_path, mo
 
 @pytest.mark.slow
 def test_mechanisms_input_set_reruns_by_hand_from_elsewhere(small_region, tmp_path, monkeypatch):
-    """`SKHASH OUT/skhash/control.txt`, as `attpd mechanisms` prints it, run by hand from another folder gives
-    the mechanisms the run reported."""
+    """`attpd skhash OUT/skhash/control.txt`, as `attpd mechanisms` prints it, run by hand from another folder
+    gives the mechanisms the run reported."""
     root, store = small_region
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -80,7 +82,7 @@ def test_mechanisms_input_set_reruns_by_hand_from_elsewhere(small_region, tmp_pa
     before = (folder / skhash.MECHANISM_FILE).read_text()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = subprocess.run([str(skhash.python().parent / "SKHASH"), str(folder / skhash.CONTROL_FILE)],
+    done = subprocess.run([str(Path(sys.executable).parent / "attpd"), "skhash", str(folder / skhash.CONTROL_FILE)],
                           cwd=elsewhere, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (folder / skhash.MECHANISM_FILE).read_text() == before and len(before.splitlines()) > 1

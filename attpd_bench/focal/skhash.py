@@ -122,23 +122,50 @@ def written_by_us(folder: Path) -> bool:
         return False
 
 
+#: SKHASH, started so that each event draws its Monte Carlo trials (source depths, take-off and azimuth
+#: perturbations) and its choice among ``maxout`` acceptable mechanisms from a random stream of its own. SKHASH 1.1.5
+#: seeds one stream per process (``functions/fun.py``: ``rng = default_rng(123)``) and events draw from it in turn,
+#: so an event's mechanism depended on every event before it: flipping a polarity in one event moved the
+#: mechanisms of the events after it (issue 38, item 6). Here the stream is seeded again before each event from
+#: SKHASH's own seed and the event's id, which keeps SKHASH's reproducibility and makes each event independent.
+LAUNCHER = """
+import sys, zlib
+import numpy as np
+from SKHASH import SKHASH as program
+import functions.fun as fun
+
+solve = program.compute_mech.compute_mech
+
+def solve_seeded(event_x, num_events, event_id, *args):
+    fun.rng = np.random.default_rng([123, zlib.crc32(str(event_id).encode())])
+    return solve(event_x, num_events, event_id, *args)
+
+program.compute_mech.compute_mech = solve_seeded
+sys.argv = ["SKHASH", *sys.argv[1:]]
+sys.exit(program.main())
+"""
+
+
+def _command(control: Path) -> list[str]:
+    """The command that runs SKHASH on ``control`` (see ``LAUNCHER``)."""
+    return [str(python()), "-c", LAUNCHER, str(control)]
+
+
 def rerun(control: Path) -> int:
     """SKHASH on a control file the user names (`attpd skhash`), its output to the console; its exit code."""
     control = Path(control)
     if not control.is_file():
         raise DataError(f"{control}: control file not found")
-    program = python().parent / "SKHASH"
-    return subprocess.run([str(program), str(control.resolve())], cwd=control.resolve().parent).returncode
+    return subprocess.run(_command(control.resolve()), cwd=control.resolve().parent).returncode
 
 
 def run(control: Path) -> pd.DataFrame:
     """Run SKHASH on ``control`` in its own environment; one row per event, its preferred solution (SKHASH
     writes a row per solution when it finds several: the most probable one is kept)."""
     control = Path(control).resolve()
-    program = python().parent / "SKHASH"
     for stale in (MECHANISM_FILE, POLARITY_INFO_FILE, LOG_FILE):  # never read (or log) a previous run's answer
         (control.parent / stale).unlink(missing_ok=True)
-    done = subprocess.run([str(program), str(control)], capture_output=True, text=True, cwd=control.parent)
+    done = subprocess.run(_command(control), capture_output=True, text=True, cwd=control.parent)
     write_atomically(control.parent / LOG_FILE, done.stdout)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or done.stdout.strip().splitlines() or ["no output"])[-1]
