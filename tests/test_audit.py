@@ -169,7 +169,11 @@ def test_northridge_mechanisms_reproduce_skhash_expected_output(tmp_path, monkey
     table = pd.read_csv(tmp_path / "mech" / "mechanisms.csv", dtype={"event_id": str})
     assert len(table) == 24 and table["kagan_deg"].notna().all()
     assert (table["kagan_deg"] <= table["fault_plane_uncertainty"]).all()
-    assert len(read_events(str(tmp_path / "mech" / "mechanisms.xml"))) == 24
+    catalog = read_events(str(tmp_path / "mech" / "mechanisms.xml"))
+    assert len(catalog) == 24
+    # issue 38: the origin time keeps the phase file's hundredths (SKHASH's own output drops them: 11:04:15)
+    times = {e.resource_id.id.rsplit("/", 1)[-1]: e.preferred_origin().time for e in catalog}
+    assert str(times["3143312"]) == "1994-01-21T11:04:15.500000Z"
     tracking.configure(None)
     run = MlflowClient().search_runs([MlflowClient().get_experiment_by_name("attpd/mechanisms/hash2").experiment_id])[0]
     assert run.data.metrics["n_mechanisms"] == 24

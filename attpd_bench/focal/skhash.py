@@ -64,6 +64,7 @@ def python() -> Path:
 POLARITY_FILE, STATION_FILE, CATALOG_FILE = "polarities.csv", "stations.csv", "catalog.csv"
 VELOCITY_FILE, CONTROL_FILE, REVERSAL_FILE = "velocity_model.txt", "control.txt", "reversals.csv"
 MECHANISM_FILE, POLARITY_INFO_FILE = "skhash_mechanisms.csv", "polarity_info.csv"
+ORIGIN_TIME_FILE = "origin_times.csv"  # SKHASH's catalogue times to the microsecond (see LAUNCHER)
 LOG_FILE = "skhash.log"  # SKHASH's printout: why it skipped an event
 MATCH_COLUMNS = ("network", "station", "location", "channel")  # SKHASH's default require_*_match
 POLARITY_COLUMNS = ("event_id", *MATCH_COLUMNS, "p_polarity")
@@ -128,19 +129,29 @@ def written_by_us(folder: Path) -> bool:
 #: so an event's mechanism depended on every event before it: flipping a polarity in one event moved the
 #: mechanisms of the events after it (issue 38, item 6). Here the stream is seeded again before each event from
 #: SKHASH's own seed and the event's id, which keeps SKHASH's reproducibility and makes each event independent.
+#: SKHASH also writes origin times to the second (``out.write_outfile1``: ``%X``) where its input gives hundredths
+#: (HASH's phase files): its catalogue's times are written whole to ``ORIGIN_TIME_FILE`` beside its mechanisms.
 LAUNCHER = """
-import sys, zlib
+import os, sys, zlib
 import numpy as np
 from SKHASH import SKHASH as program
 import functions.fun as fun
+import functions.out as out
 
-solve = program.compute_mech.compute_mech
+solve, create_outfile1 = program.compute_mech.compute_mech, out.create_outfile1
 
 def solve_seeded(event_x, num_events, event_id, *args):
     fun.rng = np.random.default_rng([123, zlib.crc32(str(event_id).encode())])
     return solve(event_x, num_events, event_id, *args)
 
+def create_outfile1_and_origin_times(outfile1, cat_df, pol_df):
+    if 'origin_DateTime' in cat_df and 'event_id' in cat_df:
+        times = cat_df[['event_id']].assign(time=cat_df['origin_DateTime'].dt.strftime('%Y-%m-%dT%H:%M:%S.%f'))
+        times.to_csv(os.path.join(os.path.dirname(os.path.abspath(outfile1)), '{origin_times}'), index=False)
+    return create_outfile1(outfile1, cat_df, pol_df)
+
 program.compute_mech.compute_mech = solve_seeded
+out.create_outfile1 = create_outfile1_and_origin_times
 sys.argv = ["SKHASH", *sys.argv[1:]]
 sys.exit(program.main())
 """
@@ -148,7 +159,7 @@ sys.exit(program.main())
 
 def _command(control: Path) -> list[str]:
     """The command that runs SKHASH on ``control`` (see ``LAUNCHER``)."""
-    return [str(python()), "-c", LAUNCHER, str(control)]
+    return [str(python()), "-c", LAUNCHER.replace("{origin_times}", ORIGIN_TIME_FILE), str(control)]
 
 
 def rerun(control: Path) -> int:
@@ -163,7 +174,7 @@ def run(control: Path) -> pd.DataFrame:
     """Run SKHASH on ``control`` in its own environment; one row per event, its preferred solution (SKHASH
     writes a row per solution when it finds several: the most probable one is kept)."""
     control = Path(control).resolve()
-    for stale in (MECHANISM_FILE, POLARITY_INFO_FILE, LOG_FILE):  # never read (or log) a previous run's answer
+    for stale in (MECHANISM_FILE, POLARITY_INFO_FILE, LOG_FILE, ORIGIN_TIME_FILE):  # never read a previous answer
         (control.parent / stale).unlink(missing_ok=True)
     done = subprocess.run(_command(control), capture_output=True, text=True, cwd=control.parent)
     write_atomically(control.parent / LOG_FILE, done.stdout)
@@ -174,6 +185,11 @@ def run(control: Path) -> pd.DataFrame:
     if not out.is_file():  # SKHASH writes nothing when no event qualifies
         return pd.DataFrame(columns=["event_id", "strike", "dip", "rake", "quality"])
     mechanisms = pd.read_csv(out, dtype={"event_id": str})
+    times = control.parent / ORIGIN_TIME_FILE
+    if "time" in mechanisms and times.is_file():  # SKHASH's whole seconds -> its catalogue's own times
+        precise = pd.read_csv(times, dtype={"event_id": str, "time": str}).drop_duplicates("event_id")
+        mechanisms["time"] = mechanisms["event_id"].map(precise.set_index("event_id")["time"]).fillna(
+            mechanisms["time"])
     best = mechanisms.sort_values(["event_id", "prob_mech"], ascending=[True, False], kind="stable")
     return best.drop_duplicates("event_id").reset_index(drop=True)
 
