@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Column, Table
 from rich.text import Text
 
+from attpd_bench import tables
 from attpd_bench.console import console, err_console, progress, set_verbosity
 from attpd_bench.errors import AttpdError, ConfigError
 from attpd_bench.settings import REVERSAL_ALPHA, REVERSAL_MIN_EVENTS
@@ -75,7 +75,7 @@ def _run_command(name: str, fn, **options):
         err_console.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (what a batch scheduler sends) through _terminated
-        err_console.print(f"interrupted ({exc or 'Ctrl-C'}): runs in progress end KILLED (tag end_reason="
+        err_console.print(f"interrupted ({str(exc) or 'Ctrl-C'}): runs in progress end KILLED (tag end_reason="
                           f"interrupted)", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(130) from None
     finally:
@@ -177,11 +177,7 @@ def data_prepare(
     console.print(f"store {store.path}: {report.written} traces written of {report.read} read, "
                   f"fingerprint {store.fingerprint[:16]}")
     if report.skipped:
-        table = Table("skipped because", "traces", title=f"{sum(report.skipped.values())} traces skipped "
-                                                         f"(listed in {store.path / 'skipped.csv'})")
-        for reason, n in report.skipped.most_common():
-            table.add_row(reason, str(n))
-        console.print(table)
+        console.print(tables.skipped(report.skipped, store.path / "skipped.csv"))
 
 
 @command(data_app, "info")
@@ -196,13 +192,7 @@ def data_info(
     if as_json:
         console.print_json(json.dumps(summary))
         return
-    table = Table("split", "up", "down", "unknown", "traces", "events",
-                  title=f"{summary['dataset']} store {summary['path']}")
-    for split in SPLITS:
-        c = summary["traces"][split]
-        table.add_row(split, str(c["up"]), str(c["down"]), str(c["unknown"]), str(sum(c.values())),
-                      str(summary["events"][split]))
-    console.print(table)
+    console.print(tables.store_summary(summary, SPLITS))
     snr = summary["snr_db"]
     console.print(f"stations {summary['stations']}; SNR (dB) known for {snr['known']} traces, median "
                   f"{snr['median']}, 10-90% {snr['p10']} to {snr['p90']}; split {summary['split_mode']} "
@@ -330,18 +320,8 @@ def evaluate(
         print(to_json(evaluation))
         return
     _print_scores(f"{model_uri} on {opened.dataset} {split}", {split: evaluation.report})
-    table = Table("metric", "value", "95% interval (events resampled)")
-    for key, (lo, hi) in evaluation.intervals.items():
-        table.add_row(key, _fmt(evaluation.report[key]), f"[{_fmt(lo)}, {_fmt(hi)}]")
-    console.print(table)
-    cm = Table("label \\ predicted", "up", "down", "unknown", title="confusion matrix")
-    for name, row in zip(("up", "down", "unknown"), evaluation.report["confusion"]):
-        cm.add_row(name, *map(str, row))
-    console.print(cm)
-    snr = Table("SNR (dB)", "traces", "accuracy", title="accuracy by SNR")
-    for row in evaluation.by_snr:
-        snr.add_row(row["snr_bin"], str(row["n"]), _fmt(row["accuracy"]))
-    console.print(snr)
+    for table in tables.evaluation(evaluation):
+        console.print(table)
     if evaluation.report["undefined"]:
         console.print("undefined (no trace to divide by): " + ", ".join(evaluation.report["undefined"]))
     console.print(f"logged as run {run_id}")
@@ -395,19 +375,7 @@ def transfer(
 
 def _print_scores(title: str, reports: dict[str, dict]) -> None:
     console.print(title, soft_wrap=True, highlight=False)  # a long model URI whole, not folded mid-word by a table
-    table = Table("metric", *reports)
-    for key in ("accuracy", "macro_f1", "sign_accuracy", "f1_up", "f1_down", "f1_unknown", "Pre_U", "Pre_D",
-                "Pre_K", "Re_U", "Re_D", "Re_K", "n"):
-        table.add_row(key, *(_fmt(r.get(key)) for r in reports.values()))
-    console.print(table)
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return "undefined" if value != value else f"{value:.4f}"
-    return str(value)
+    console.print(tables.scores(reports))
 
 
 # ------------------------------------------------------------------------------------------- tune
@@ -490,12 +458,7 @@ def tune_show(
 
 
 def _print_study(summary: dict) -> None:
-    # the run id whole (promote --run-id needs it): never cut with an ellipsis on a narrow terminal
-    table = Table("trial", "value", Column("params", overflow="fold"),
-                  Column("MLflow run", min_width=32, no_wrap=True), title=f"study {summary['study']}: best trials")
-    for t in summary["best"]:
-        table.add_row(str(t["number"]), f"{t['value']:.4f}", json.dumps(t["params"]), str(t["mlflow_run_id"]))
-    console.print(table)
+    console.print(tables.best_trials(summary))
     console.print("trials by state: " + ", ".join(f"{k} {v}" for k, v in summary["states"].items()))
     if summary["importances"]:
         console.print("importances: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["importances"].items()))
@@ -541,10 +504,8 @@ def promote(
     decision = registry.promote(model, dataset, run_id=run_id, store=PolarityStore(store) if store else None,
                                 metric=metric, min_gain=min_gain, min_score=min_score, dry_run=dry_run,
                                 n_boot=n_boot, split=split)
-    table = Table("field", "value", title=f"promotion of {decision.name}{' (dry run)' if dry_run else ''}")
-    for key, value in decision.as_dict().items():
-        table.add_row(key, _fmt(value))
-    console.print(table)
+    console.print(tables.fields(decision.as_dict(),
+                                f"promotion of {decision.name}{' (dry run)' if dry_run else ''}"))
 
 
 @command(app, "predict")
@@ -601,8 +562,6 @@ def predict(
 def _evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int, as_json: bool, run_name: str | None,
                          tracking_uri: str | None, min_confidence: float) -> None:
     """`attpd evaluate --waveforms --picks`: scores against the analyst's labels of the picks."""
-    import numpy as np
-
     from attpd_bench import tracking
     from attpd_bench.evaluate import evaluate_recordings
 
@@ -612,13 +571,7 @@ def _evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int, as_
     if as_json:
         print(json.dumps(scores, indent=2))
         return
-    table = Table("traces labelled up / down", "events", "balanced accuracy [95 %]", "accuracy [95 %]", "coverage",
-                  "sign accuracy (covered)", title=f"{model_uri} on {reader}")
-    ci = lambda key: f"{scores[key]:.3f} [{scores[key + '_ci'][0]:.3f}, {scores[key + '_ci'][1]:.3f}]"  # noqa: E731
-    table.add_row(f"{scores['n']} ({scores['n_up']} / {scores['n_down']})", str(scores["n_events"]),
-                  ci("balanced_accuracy"), ci("accuracy"), f"{scores['coverage']:.3f}",
-                  "undefined" if np.isnan(scores["sign_accuracy"]) else f"{scores['sign_accuracy']:.3f}")
-    console.print(table)
+    console.print(tables.recordings_scores(scores, f"{model_uri} on {reader}"))
     console.print(f"95 % intervals resample {scores['resampled']}; run {run_id}", highlight=False)
 
 
@@ -727,10 +680,7 @@ def _check_polarity_source(store: Optional[Path], polarities: Optional[str], skh
 def _print_mechanisms(result, title: str, out: Path, run_id: str) -> None:
     from attpd_bench.focal import closure
 
-    table = Table("field", "value", title=title)
-    for key, value in result.summary.items():
-        table.add_row(key, _fmt(value))
-    console.print(table)
+    console.print(tables.fields(result.summary, title))
     console.print(f"{out / closure.TABLE_FILE}, {out / closure.QUAKEML_FILE}; SKHASH's inputs in "
                   f"{out / closure.SKHASH_FOLDER} (rerun: attpd skhash "
                   f"{shlex.quote(str((out / closure.SKHASH_FOLDER / 'control.txt').resolve()))}); run {run_id}",
@@ -781,18 +731,8 @@ def audit_reversals(
         else:
             result, run_id = audit.audit_control(skhash_control, out, base=skhash_base, dataset=dataset,
                                                  alpha=alpha, min_events=min_events, overwrite=overwrite)
-    shown = result.finding.stations.head(max(10, int(result.finding.stations["reversed"].sum())))
-    table = Table(*["station", "decided events", "disagree", "p", "q", "reversed"],
-                  title=f"stations by evidence of reversal ({len(result.finding.stations)} stations)")
-    for _, row in shown.iterrows():
-        table.add_row(row["sta_code"], str(row["decided"]), str(row["disagreements"]), f"{row['p_value']:.2g}",
-                      "-" if row["q_value"] != row["q_value"] else f"{row['q_value']:.2g}",
-                      "yes" if row["reversed"] else "")
-    console.print(table)
-    summary = Table("field", "value", title="summary")
-    for key, value in result.summary.items():
-        summary.add_row(key, _fmt(value))
-    console.print(summary)
+    console.print(tables.reversal_stations(result.finding.stations))
+    console.print(tables.fields(result.summary, "summary"))
     console.print(f"{out / audit.STATION_TABLE}; SKHASH's reversal file {out / audit.REVERSAL_FILE}; run {run_id}",
                   soft_wrap=True)
 
@@ -824,31 +764,22 @@ def audit_labels(
 ):
     """Rank the traces whose analyst label is most likely wrong: confident learning (cleanlab) on the model's
     out-of-sample probabilities, with the mechanisms' vote where known. Logged in attpd/audit/<dataset>."""
-    from attpd_bench import audit, registry, tracking
+    from attpd_bench import label_audit, registry, tracking
     from attpd_bench.focal.closure import check_polarity_source
 
     check_polarity_source(model_uri)
     tracking.configure(tracking_uri)
     # the folds' trainings show their own progress; a status spinner would be a second live display
     with console.status("model probabilities -> confident learning") if cross_validate is None else nullcontext():
-        issues, summary, run_id = audit.audit_labels(store, model_uri, out, split=split,
+        issues, summary, run_id = label_audit.audit_labels(store, model_uri, out, split=split,
                                                      cross_validate=cross_validate, seed=seed,
                                                      reversal_audit=reversal_audit, relabel=relabel,
                                                      relabel_to=relabel_to, provenance=registry.resolve(model_uri),
                                                      overwrite=overwrite)
-    table = Table("rank", "trace", "station", "label", "suspected", "p(label)", "mechanism vote",
-                  title=f"most suspect labels of {store} ({audit.audited_split(split, cross_validate)}): "
-                        f"{len(issues)} flagged")
-    for _, row in issues.head(15).iterrows():
-        table.add_row(str(row["rank"]), str(row["source_trace_name"]), row["sta_code"], row["label"],
-                      row["suspected_label"], f"{row['p_label']:.3f}",
-                      "-" if row["mechanism_vote"] != row["mechanism_vote"] else f"{row['mechanism_vote']:+.2f}")
-    console.print(table)
-    summary_table = Table("field", "value", title="summary")
-    for key, value in summary.items():
-        summary_table.add_row(key, _fmt(value))
-    console.print(summary_table)
-    console.print(f"{out / audit.ISSUES_TABLE}" + (f"; relabelled store {relabel}" if relabel else "")
+    console.print(tables.label_issues(issues, f"most suspect labels of {store} "
+                                              f"({label_audit.audited_split(split, cross_validate)}): {len(issues)} flagged"))
+    console.print(tables.fields(summary, "summary"))
+    console.print(f"{out / label_audit.ISSUES_TABLE}" + (f"; relabelled store {relabel}" if relabel else "")
                   + f"; run {run_id}", soft_wrap=True)
 
 
@@ -861,25 +792,9 @@ def import_h5(
     tracking_uri: TrackingUri = None,
 ):
     """Load a published model into the project's architecture, log it as a run and register it."""
-    import numpy as np
+    from attpd_bench import registry
 
-    from attpd_bench import registry, tracking
-    from attpd_bench.data.preprocess import model_windows
-    from attpd_bench.data.store import PolarityStore
-    from attpd_bench.models import as_model_input, load_original_weights, model_spec
-
-    spec = model_spec(model)
-    keras_model = load_original_weights(file, spec.name)
-    from attpd_bench.models import CUSTOM_OBJECTS  # Keras, now that the file is known to be a model
-    opened = PolarityStore(store) if store else None
-    if opened is not None:
-        example = as_model_input(model_windows(opened.read_rows(np.arange(min(4, len(opened))))), spec.input_shape)
-    else:
-        example = np.random.default_rng(0).standard_normal((4, *spec.input_shape)).astype(np.float32)
-    tracking.configure(tracking_uri)
-    name = registry.registered_name(spec.name, dataset)
-    run_id, version = registry.log_and_register_imported(keras_model, name, dataset, str(file), opened, example,
-                                                         CUSTOM_OBJECTS, spec.name)
+    name, run_id, version = registry.import_original(file, model, dataset, store, tracking_uri=tracking_uri)
     console.print(f"imported {file} as run {run_id}, registered {name} version {version}")
 
 

@@ -19,7 +19,7 @@ from attpd_bench.data.labels import DOWN, N_CLASSES, UNKNOWN, UP
 from attpd_bench.data.preprocess import STORE_P_SAMPLE, STORE_SAMPLES, WINDOW_SAMPLES, model_windows
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import DataError
-from attpd_bench.models import as_model_input, polarity_output, polarity_probabilities
+from attpd_bench.models import as_model_input, polarity_probabilities
 from attpd_bench.settings import PipelineConfig
 
 PICK_SIGMA_SAMPLES = 10.0

@@ -393,16 +393,32 @@ def model_uri(name: str, alias: str = CHAMPION) -> str:
     return f"models:/{name}@{alias}"
 
 
-def log_and_register_imported(model, name: str, dataset: str, source_file: str, store: PolarityStore | None,
-                              input_example, custom_objects, model_name: str) -> tuple[str, str]:
-    """A run holding an imported model (the original code's .h5), registered under ``name``."""
-    tags = tracking.standard_tags(model=model_name, dataset=dataset,
-                                  store_fingerprint=store.fingerprint if store else None, seed=None,
-                                  kind="import", source_file=source_file)
+def import_original(file, model: str, dataset: str, store=None, *, tracking_uri: str | None = None
+                    ) -> tuple[str, str, str]:
+    """A model file of the original code (Keras 2 HDF5) brought into the suite's ``model`` architecture
+    (:func:`models.load_original_weights`), logged as a run of ``attpd/train/<dataset>`` with its source file and
+    registered as a version of ``attpd-<model>-<dataset>``; (registered name, run id, version). ``store``: a
+    canonical store whose first windows become the model's input example and whose fingerprint is tagged. The
+    tracking store is opened (``tracking_uri``) once the file is known to fit: a bad file leaves nothing behind."""
+    from attpd_bench.data.preprocess import model_windows
+    from attpd_bench.models import as_model_input, custom_objects, load_original_weights
+
+    spec = model_spec(model)
+    keras_model = load_original_weights(file, spec.name)
+    opened = PolarityStore(store) if store else None
+    if opened is not None:
+        example = as_model_input(model_windows(opened.read_rows(np.arange(min(4, len(opened))))), spec.input_shape)
+    else:
+        example = np.random.default_rng(0).standard_normal((4, *spec.input_shape)).astype(np.float32)
+    tracking.configure(tracking_uri)
+    name = registered_name(spec.name, dataset)
+    tags = tracking.standard_tags(model=spec.name, dataset=dataset,
+                                  store_fingerprint=opened.fingerprint if opened else None, seed=None,
+                                  kind="import", source_file=str(file))
     with tracking.run(tracking.experiment_name("train", dataset), f"import-{name}", tags) as log:
-        log.log_params({"source_file": source_file})
-        tracking.log_keras_model(model, input_example, custom_objects)
+        log.log_params({"source_file": str(file)})
+        tracking.log_keras_model(keras_model, example, custom_objects())
     version = register(MlflowClient().get_run(log.run_id), name)
-    return log.run_id, str(version.version)
+    return name, log.run_id, str(version.version)
 
 

@@ -199,6 +199,7 @@ class RunLogger:
         self._client.log_text(self.run_id, text, artifact_file)
 
 
+INTERRUPTED = "interrupted"  # the end reason of a run that Ctrl-C or SIGTERM ended
 END_REASON_TAG = "end_reason"  # on a KILLED run: "interrupted", or the exception that ended it ("trialpruned")
 
 
@@ -225,7 +226,7 @@ def run(experiment: str, run_name: str | None, tags: dict[str, str], *, parent_r
         yield RunLogger(run_id)
     except (KeyboardInterrupt, *killed_on) as exc:
         # KILLED either way; the tag tells an interrupted run (Ctrl-C, a scheduler's SIGTERM) from a pruned trial
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__.lower()
+        reason = INTERRUPTED if isinstance(exc, KeyboardInterrupt) else type(exc).__name__.lower()
         MlflowClient().set_tag(run_id, END_REASON_TAG, reason)
         end(RunStatus.to_string(RunStatus.KILLED))
         raise

@@ -11,9 +11,12 @@ study's user attributes; every other worker (and every rerun) finds it there.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 import random
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -316,8 +319,10 @@ def open_study(spec: StudySpec, model: str, store: PolarityStore, storage,
         with warnings.catch_warnings():  # experimental in Optuna, and what optuna-dashboard labels axes with
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([spec.objective])
-        study.enqueue_trial(spec.default_params(model), user_attrs={"origin": "untuned defaults"})
+        enqueue_untuned(study, spec, model)
         study.set_user_attr(PARENT_ATTR, parent.run_id)  # last: other workers wait for it
+    elif worker_index == 0:  # a resumed study (one process, or the first local worker of the first host)
+        enqueue_untuned(study, spec, model)
     deadline = time.monotonic() + 120
     while PARENT_ATTR not in study.user_attrs:  # another process is creating it right now
         if time.monotonic() > deadline:
@@ -332,6 +337,19 @@ def open_study(spec: StudySpec, model: str, store: PolarityStore, storage,
     study = optuna.load_study(storage=storage, study_name=name, sampler=spec.make_sampler(offset),
                               pruner=kwargs["pruner"])
     return study, study.user_attrs[PARENT_ATTR]
+
+
+UNTUNED_ORIGIN = "untuned defaults"  # the user attribute "origin" of the trial that measures the baseline
+
+
+def enqueue_untuned(study: optuna.Study, spec: StudySpec, model: str) -> None:
+    """Queue the untuned configuration (the baseline every tuned trial must beat) unless a trial of it is
+    waiting, running, complete or pruned: at creation, and again when an interruption (Ctrl-C, a killed worker)
+    left it FAIL before it was measured."""
+    measured = [t for t in study.get_trials(deepcopy=False)
+                if t.user_attrs.get("origin") == UNTUNED_ORIGIN and t.state != optuna.trial.TrialState.FAIL]
+    if not measured:
+        study.enqueue_trial(spec.default_params(model), user_attrs={"origin": UNTUNED_ORIGIN})
 
 
 def on_failed_trial(spec: StudySpec):
@@ -417,11 +435,15 @@ def objective_fn(spec: StudySpec, model: str, store: PolarityStore, parent_run_i
         console.print(f"trial {trial.number}: {trial.params}")
         from attpd_bench.train import train_and_log  # TensorFlow loads with the first trial, after the checks
 
-        outcome = train_and_log(store, config, run_name=f"trial-{trial.number}",
-                                experiment=tracking.experiment_name("tune", store.dataset), tags=tags,
-                                parent_run_id=parent_run_id, on_epoch=(report,),
-                                killed_on=(optuna.TrialPruned,), dev_metrics_each_epoch=True,
-                                score_test=False)
+        try:
+            outcome = train_and_log(store, config, run_name=f"trial-{trial.number}",
+                                    experiment=tracking.experiment_name("tune", store.dataset), tags=tags,
+                                    parent_run_id=parent_run_id, on_epoch=(report,),
+                                    killed_on=(optuna.TrialPruned,), dev_metrics_each_epoch=True,
+                                    score_test=False)
+        except KeyboardInterrupt:  # Optuna ends the trial FAIL: say why (a resumed study enqueues the baseline)
+            trial.set_user_attr("end_reason", tracking.INTERRUPTED)
+            raise
         trial.set_user_attr("mlflow_run_id", outcome.run_id)
         value = outcome.dev.report[final]
         if not math.isfinite(value):
@@ -431,6 +453,23 @@ def objective_fn(spec: StudySpec, model: str, store: PolarityStore, parent_run_i
     return objective
 
 
+class _InterruptedTrialRecords(logging.Filter):
+    """Optuna logs a trial that Ctrl-C or SIGTERM ended as a failure, with the whole traceback and a second line
+    ("Trial N failed with value None."); the command's own one line says it (cli), so both records are dropped."""
+
+    def __init__(self):
+        super().__init__()
+        self.interrupted: set[str | None] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        number = re.match(r"Trial (\d+) failed with ", record.getMessage())
+        if isinstance(error, KeyboardInterrupt):
+            self.interrupted.add(number.group(1) if number else None)
+            return False
+        return not (number and number.group(1) in self.interrupted)
+
+
 def optimize(spec: StudySpec, model: str, store: PolarityStore, storage_url: str | None, *, n_trials: int,
              timeout: float | None = None, seed: int = 0, worker_index: int = 0) -> optuna.Study:
     """Run ``n_trials`` trials in this process (one worker)."""
@@ -438,10 +477,18 @@ def optimize(spec: StudySpec, model: str, store: PolarityStore, storage_url: str
     study, parent = open_study(spec, model, store, storage, worker_index)
     if not isinstance(storage, optuna.storages.RDBStorage):  # no heartbeats on a journal file
         fail_trials_of_dead_local_workers(study, spec)
+    records = _InterruptedTrialRecords()
+    optuna_log = logging.getLogger("optuna")
+    optuna_log.addFilter(records)
+    for handler in optuna_log.handlers:  # Optuna's own handler: a filter on the logger misses its children
+        handler.addFilter(records)
     try:
         study.optimize(objective_fn(spec, model, store, parent, seed), n_trials=n_trials, timeout=timeout,
                        catch=(), gc_after_trial=True)
     finally:
+        for handler in optuna_log.handlers:
+            handler.removeFilter(records)
+        optuna_log.removeFilter(records)
         tracking.extend_run(parent)
     return study
 
@@ -450,6 +497,9 @@ def worker_indices(host_index: int, workers: int) -> list[int]:
     """Sampler indices of the local workers of host ``host_index`` (its ``--worker-index``): distinct across
     hosts, whatever number of workers each starts."""
     return [host_index * WORKERS_PER_HOST + i for i in range(workers)]
+
+
+INTERRUPT_GRACE_S = 10  # how long interrupted workers may take to end their runs before they are sent SIGTERM
 
 
 def run_workers(args: list[str], n_trials: int, workers: int, host_index: int = 0, env: dict | None = None) -> None:
@@ -461,7 +511,18 @@ def run_workers(args: list[str], n_trials: int, workers: int, host_index: int = 
                                "--workers", "1", "--worker-index", str(index)],
                               env={**os.environ, **(env or {}), WORKER_ENV: "1"})
              for index, k in zip(worker_indices(host_index, workers), shares) if k > 0]
-    codes = [p.wait() for p in procs]
+    try:
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the workers too (one process group) and each ends its runs KILLED; a SIGTERM sent to
+        # this process alone is passed on to those still running after a grace period
+        for process in procs:
+            try:
+                process.wait(timeout=INTERRUPT_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGTERM)
+                process.wait()
+        raise
     if any(codes):
         raise ConfigError(f"{sum(1 for c in codes if c)} of {len(procs)} tuning workers failed (exit codes {codes})")
 

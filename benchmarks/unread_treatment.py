@@ -15,7 +15,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import WORK, markdown_table  # noqa: E402

@@ -9,6 +9,7 @@ import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from attpd_bench import metrics as M
+from attpd_bench.data.labels import DOWN
 
 
 def test_against_sklearn():
@@ -196,3 +197,20 @@ def test_abstention_threshold_and_risk_coverage_curve():
     assert np.allclose(curve["balanced_accuracy"], [0.25, 0.5, 0.5])
     with pytest.raises(ValueError, match="min-confidence"):
         decide(p, 1.5)
+
+
+def test_balanced_accuracy_says_when_one_sign_has_no_trace():
+    """Issue 38: with no trace labelled up, balanced accuracy is the down recall alone (1.000 for a picker that
+    reads every down right); the table must say so rather than show 1.000 as if both signs were read."""
+    from rich.console import Console
+
+    from attpd_bench import tables
+    from attpd_bench.sim_to_real import score
+
+    labels = np.array([DOWN] * 6)
+    result = score(labels, labels.copy(), events=np.array(list("aabbcc")))
+    assert result["n_up"] == 0 and result["balanced_accuracy"] == 1.0
+    console = Console(record=True, width=250)
+    console.print(tables.recordings_scores(result, "first-motion on 6 picks"))
+    text = console.export_text()
+    assert "recall of down only: no trace is up" in text and "1.000" in text

@@ -399,8 +399,6 @@ def test_a_dc_offset_and_a_trend_do_not_reach_the_window(tmp_path, offset):
 
 
 def _sac_file(path, *, station, channel, ka=None, rng_seed=0):
-    from obspy.io.sac import SACTrace  # noqa: F401  (ObsPy's SAC writer)
-
     data = np.random.default_rng(rng_seed).normal(size=3000).astype(np.float32)
     trace = Trace(data, header={"network": "XX", "station": station, "channel": channel,
                                 "starttime": UTCDateTime("2020-01-01T00:00:00"), "sampling_rate": 100.0})

@@ -89,6 +89,58 @@ def test_shipped_study_files_are_valid():
         assert "attention_width" not in {p.name for p in spec.params_for("ross")}
 
 
+def test_a_resumed_study_measures_the_untuned_baseline_an_interruption_cut_short():
+    """Issue 38: Ctrl-C during trial 0 (the untuned configuration, enqueued at creation) leaves it FAIL, and a
+    resumed study never measured the baseline the tuned trials must beat. Resuming enqueues it again, once; a
+    study whose baseline completed is left alone."""
+    from attpd_bench.tune import UNTUNED_ORIGIN, enqueue_untuned
+
+    spec = load_study_spec(ROOT / "studies" / "pnw.toml")
+    study = optuna.create_study(direction="maximize")
+    enqueue_untuned(study, spec, "pd")
+    interrupted = study.ask()
+    assert interrupted.user_attrs["origin"] == UNTUNED_ORIGIN
+    study.tell(interrupted, state=optuna.trial.TrialState.FAIL)
+    enqueue_untuned(study, spec, "pd")
+    enqueue_untuned(study, spec, "pd")  # a second resume before anything ran: still one waiting baseline
+    waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].user_attrs["origin"] == UNTUNED_ORIGIN
+    baseline = study.ask()
+    assert baseline.user_attrs["origin"] == UNTUNED_ORIGIN
+    study.tell(baseline, 0.5)
+    enqueue_untuned(study, spec, "pd")
+    assert not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+
+
+def test_an_interrupted_trial_is_one_line_not_optunas_traceback():
+    """Issue 38: Ctrl-C in `tune --workers 2` printed Optuna's 50-line traceback per worker. A trial that an
+    interruption ended is said by the command's one line; Optuna's records of it are dropped, a real failure's
+    are kept."""
+    import logging
+    import sys as system
+
+    from optuna.study._optimize import _log_failed_trial
+
+    from attpd_bench.tune import _InterruptedTrialRecords
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    handler.addFilter(_InterruptedTrialRecords())
+    logger = logging.getLogger("optuna")
+    logger.addHandler(handler)
+    try:
+        for number, error in ((0, KeyboardInterrupt()), (1, ValueError("a real failure"))):
+            try:
+                raise error
+            except BaseException:
+                _log_failed_trial(number, {"learning_rate": 1e-3}, repr(error), exc_info=system.exc_info())
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage().split(" because")[0] for r in records] == [
+        "Trial 1 failed with parameters: {'learning_rate': 0.001}", "Trial 1 failed with value None."]
+
+
 @pytest.mark.parametrize("edit, message", [
     (("[pruner]", "[pruner]\npatience_x = 3"), r"unknown key 'patience_x' in \[pruner\]"),
     (("low = 5\nhigh = 20", "low = 5\nhigh = 80"), "attention width must lie within the 50-step"),

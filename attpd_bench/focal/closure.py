@@ -300,7 +300,7 @@ def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> t
                                   seed=seed, kind="mechanisms", polarities=request.polarities,
                                   **{k: v for k, v in request.provenance.items() if k != "model_uri"})
     with tracking.run(tracking.experiment_name("mechanisms", store.dataset),
-                      f"mechanisms-{_short(request.polarities)}", tags, active=False) as log:
+                      f"mechanisms-{run_name(request.polarities)}", tags, active=False) as log:
         log.log_params({"store": str(store.path), "polarities": request.polarities, "split": request.split,
                         "reversals_applied": request.reversals is not None,
                         "skhash_version": skhash.SKHASH_VERSION,
@@ -317,7 +317,7 @@ def compute_and_log(request: Request, *, n_boot: int = 1000, seed: int = 0) -> t
     return closure, log.run_id
 
 
-def _short(polarities: str) -> str:
+def run_name(polarities: str) -> str:
     """A run name from a polarity source: the model's registered name and alias/version, or the word."""
     return polarities.rstrip("/").split("/")[-1] if polarities not in POLARITY_SOURCES else polarities
 
