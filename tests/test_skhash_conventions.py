@@ -74,8 +74,8 @@ def test_stale_outputs_are_removed_before_a_run_writes_them(tmp_path, stores, wo
 def test_an_events_mechanism_does_not_depend_on_the_other_events_of_the_run(tmp_path):
     """Issue 38, item 6: SKHASH draws every event's Monte Carlo trials and its choice among ``maxout`` acceptable
     mechanisms from one random stream seeded once per process, so an event's mechanism changed whenever an event
-    before it changed (on a 400-event SCSN region, 78 % of the events without a flipped polarity moved, some by 60
-    deg, and hid what the flips did). Each event must be solved alike whatever else is in the run: here the same
+    before it changed (on a 400-event SCSN region, two thirds of the events without a flipped polarity moved, some by
+    68 deg, and hid what the flips did). Each event must be solved alike whatever else is in the run: here the same
     five loosely constrained events, alone and behind a first event that is then dropped."""
     from attpd_bench.focal.reversals import radiation_signs, ray_directions
     from attpd_bench.focal.mechanism import fault_vectors
