@@ -19,6 +19,7 @@ from rich.text import Text
 from attpd_bench import tables
 from attpd_bench.console import console, err_console, progress, set_verbosity
 from attpd_bench.errors import AttpdError, ConfigError
+from attpd_bench.models import MODEL_NAMES
 from attpd_bench.settings import REVERSAL_ALPHA, REVERSAL_MIN_EVENTS
 
 # help texts are plain text: with rich markup on, "[the study file's n_trials]" vanished as a markup tag and left
@@ -217,10 +218,26 @@ TimeShift = Annotated[int, typer.Option(help="Random window shift up to this man
 Seed = Annotated[int, typer.Option(help="Seed for initialisation and shuffling.")]
 
 
+def _hyperparameters(items: list[str]) -> dict:
+    """``--hp NAME=VALUE`` items: a number, a tuple or a word each."""
+    import ast
+
+    parsed = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip() or not text.strip():
+            raise ConfigError(f"--hp expects NAME=VALUE, got {item!r}")
+        try:
+            parsed[name.strip()] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            parsed[name.strip()] = text.strip()
+    return parsed
+
+
 @command(app, "train")
 def train(
     store: StoreOption,
-    model: Annotated[str, typer.Option(help="pd, ross, pp or pd2d (or the original names).")] = "pd",
+    model: Annotated[str, typer.Option(help=f"{', '.join(MODEL_NAMES)} (or the original names).")] = "pd",
     epochs: Epochs = 500,
     batch_size: BatchSize = 1024,
     learning_rate: LearningRate = 0.001,
@@ -237,6 +254,8 @@ def train(
     attention_units: Annotated[Optional[int], typer.Option(help="SeqSelfAttention units [32].")] = None,
     lstm_units: Annotated[Optional[int], typer.Option(help="LSTM units [128].")] = None,
     dense_units: Annotated[Optional[int], typer.Option(help="Dense units [pd 128, ross 512].")] = None,
+    hp: Annotated[Optional[list[str]], typer.Option("--hp", help="Any other hyper-parameter of the architecture, "
+                                                                 "NAME=VALUE (repeat), e.g. band=0.1 for cfm.")] = None,
     seed: Seed = 0,
     init_from: Annotated[Optional[str], typer.Option(help="Fine-tune: start from this model's weights "
                                                           "(models:/attpd-pd-hinet@champion, a run's model or a "
@@ -253,7 +272,8 @@ def train(
                          patience=patience, monitor=monitor, monitor_mode=monitor_mode, loss=loss, augment=augment,
                          time_shift=time_shift, seed=seed,
                          hyperparameters={"attention_width": attention_width, "attention_units": attention_units,
-                                          "lstm_units": lstm_units, "dense_units": dense_units},
+                                          "lstm_units": lstm_units, "dense_units": dense_units,
+                                          **_hyperparameters(hp or [])},
                          init_from=init_from, freeze=freeze).resolved()
     opened = PolarityStore(store)
     from attpd_bench import registry, tracking  # MLflow and the training stack after the checks above
@@ -388,7 +408,7 @@ Storage = Annotated[Optional[str], typer.Option(help="Optuna storage: a journal 
 def tune(
     ctx: typer.Context,
     study: Annotated[Optional[Path], typer.Option(help="Study definition, e.g. studies/scsn.toml.")] = None,
-    model: Annotated[str, typer.Option(help="pd, ross, pp or pd2d.")] = "pd",
+    model: Annotated[str, typer.Option(help=f"{', '.join(MODEL_NAMES)}.")] = "pd",
     store: Annotated[Optional[Path], typer.Option(help="Canonical store to tune on.")] = None,
     n_trials: Annotated[Optional[int], typer.Option(help="Trials to add [the study file's n_trials].")] = None,
     timeout: Annotated[Optional[float], typer.Option(help="Stop starting trials after this many seconds.")] = None,
@@ -443,7 +463,7 @@ def _tune(study, model, store, n_trials, timeout, workers, storage, seed, refit,
 @command(tune_app, "show")
 def tune_show(
     study: StudyFile,
-    model: Annotated[str, typer.Option(help="pd, ross, pp or pd2d.")] = "pd",
+    model: Annotated[str, typer.Option(help=f"{', '.join(MODEL_NAMES)}.")] = "pd",
     storage: Storage = None,
     study_name: Annotated[Optional[str], typer.Option(help="Study name [<dataset>-<model>].")] = None,
     tracking_uri: TrackingUri = None,
@@ -472,7 +492,7 @@ def _print_study(summary: dict) -> None:
 # --------------------------------------------------------------------------------------- registry
 @command(app, "promote")
 def promote(
-    model: Annotated[str, typer.Option(help="pd, ross, pp or pd2d.")],
+    model: Annotated[str, typer.Option(help=f"{', '.join(MODEL_NAMES)}.")],
     dataset: Annotated[str, typer.Option(help="Data set of the registered model attpd-<model>-<dataset>.")],
     run_id: Annotated[Optional[str], typer.Option(help="Candidate run [the best finished run by dev metric].")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Store to compare on [the candidate's own].")] = None,
@@ -786,7 +806,7 @@ def audit_labels(
 @command(app, "import-h5")
 def import_h5(
     file: Annotated[Path, typer.Option(help="Model or _wt weights file saved by the original code (Keras 2 .h5).")],
-    model: Annotated[str, typer.Option(help="Architecture: pd, ross, pp, pd2d or an original name.")],
+    model: Annotated[str, typer.Option(help=f"Architecture: {', '.join(MODEL_NAMES)} or an original name.")],
     dataset: Annotated[str, typer.Option(help="Data set it was trained on (registered as attpd-<model>-<dataset>).")],
     store: Annotated[Optional[Path], typer.Option(help="Store for the input example and fingerprint tag.")] = None,
     tracking_uri: TrackingUri = None,

@@ -400,14 +400,14 @@ def import_original(file, model: str, dataset: str, store=None, *, tracking_uri:
     registered as a version of ``attpd-<model>-<dataset>``; (registered name, run id, version). ``store``: a
     canonical store whose first windows become the model's input example and whose fingerprint is tagged. The
     tracking store is opened (``tracking_uri``) once the file is known to fit: a bad file leaves nothing behind."""
-    from attpd_bench.data.preprocess import model_windows
     from attpd_bench.models import as_model_input, custom_objects, load_original_weights
 
     spec = model_spec(model)
     keras_model = load_original_weights(file, spec.name)
     opened = PolarityStore(store) if store else None
     if opened is not None:
-        example = as_model_input(model_windows(opened.read_rows(np.arange(min(4, len(opened))))), spec.input_shape)
+        example = as_model_input(spec.convention.windows(opened.read_rows(np.arange(min(4, len(opened))))),
+                                 spec.input_shape)
     else:
         example = np.random.default_rng(0).standard_normal((4, *spec.input_shape)).astype(np.float32)
     tracking.configure(tracking_uri)

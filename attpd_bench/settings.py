@@ -69,6 +69,9 @@ class TrainConfig:
         if not 0 < self.learning_rate < math.inf:
             raise ConfigError(f"--learning-rate must be a positive finite number, got {self.learning_rate}")
         PipelineConfig(batch_size=self.batch_size, time_shift=self.time_shift)  # its checks, before a run exists
+        if self.time_shift > spec.convention.max_shift:
+            raise ConfigError(f"--time-shift {self.time_shift} moves {spec.name}'s {spec.convention.samples}-sample "
+                              f"window outside the stored trace: at most {spec.convention.max_shift}")
         monitor = self.monitor or spec.monitor
         if monitor not in MONITORS:
             raise ConfigError(f"unknown monitor {monitor!r}; expected one of {', '.join(MONITORS)} "

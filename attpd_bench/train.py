@@ -19,6 +19,7 @@ import tensorflow as tf
 from attpd_bench import metrics as M
 from attpd_bench import plots, tracking
 from attpd_bench.console import console
+from attpd_bench.data.labels import DOWN, UP
 from attpd_bench.data.store import PolarityStore
 from attpd_bench.errors import ConfigError, DataError
 from attpd_bench.models import CUSTOM_OBJECTS, build_model, model_defaults, model_spec
@@ -108,10 +109,13 @@ def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] 
     if config.init_from is not None:
         start_from(model, config.init_from, freeze=config.freeze)
     with_pick = "pk" in spec.outputs
+    signs = (UP, DOWN) if spec.classes == 2 else None  # a two-class model learns from up and down traces only
     train_ds, n = training_dataset(store, "train", PipelineConfig(batch_size=config.batch_size, flip=config.augment,
                                                                   time_shift=config.time_shift, seed=config.seed),
-                                   spec.input_shape, with_pick=with_pick)
-    dev_ds = evaluation_dataset(store, "dev", spec.input_shape, config.batch_size, with_pick=with_pick)
+                                   spec.input_shape, with_pick=with_pick, convention=spec.convention,
+                                   labels=signs)
+    dev_ds = evaluation_dataset(store, "dev", spec.input_shape, config.batch_size, with_pick=with_pick,
+                                convention=spec.convention, labels=signs)
     if with_pick:
         model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                       loss={"pk": spec.loss[0], "po": config.loss}, metrics={"po": ["accuracy"]})
@@ -227,10 +231,12 @@ def train_and_log(store: PolarityStore, config: TrainConfig, *, run_name: str | 
                            f"figures/confusion_{name}.png")
         log.log_metrics({"best_epoch": result.best_epoch + 1, "epochs_run": result.epochs_run,  # 1-based
                          "train_seconds": result.seconds,
+                         "train_examples_per_epoch": result.samples_per_epoch,
                          "train_samples_per_s": result.samples_per_epoch * result.epochs_run / result.seconds})
         log.log_figure(plots.learning_curves(result.history, result.best_epoch, f"{config.model} on {store.dataset}"),
                        "figures/learning_curves.png")
-        example = next(iter(evaluation_dataset(store, "dev", model_spec(config.model).input_shape, 4)))[0]
+        spec = model_spec(config.model)
+        example = next(iter(evaluation_dataset(store, "dev", spec.input_shape, 4, convention=spec.convention)))[0]
         model_uri = tracking.log_keras_model(result.model, example.numpy(), CUSTOM_OBJECTS)
         run_id = log.run_id
     return TrainOutcome(run_id, model_uri, result, dev, test)

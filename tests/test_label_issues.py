@@ -236,7 +236,7 @@ def test_audit_labels_cross_validated_retrains_the_runs_configuration_on_every_f
 
 
 def test_cross_validation_refuses_a_fine_tuned_configuration():
-    from attpd_bench.audit import _retrainable_config
+    from attpd_bench.label_audit import _retrainable_config
     from attpd_bench.settings import TrainConfig
 
     params = {k: str(v) for k, v in TrainConfig(model="ross", epochs=2, init_from="runs:/abc/model").params().items()}

@@ -153,3 +153,44 @@ def test_a_keras_2_file_of_the_original_code_points_to_import_h5(tmp_path):
         h5.attrs["model_config"] = json.dumps(config)
     with pytest.raises(DataError, match="attpd import-h5"):
         load_model(str(path))
+
+
+# ------------------------------------------------------------------------------------------ the field's pickers
+PUBLISHED = {"cfm": 410_981}  # Messuti et al. (2023): the authors' Keras summary
+
+
+@pytest.mark.parametrize("name", list(PUBLISHED))
+def test_published_pickers_have_their_published_parameter_counts(name):
+    assert build_model(name).count_params() == PUBLISHED[name]
+
+
+def test_each_model_cuts_its_own_window_from_the_same_stored_traces():
+    """Issue 37: a model declares its window once (InputConvention); the suite cuts it around the stored P, so
+    a 160-sample picker and the 400-sample originals read the same onset at their own P index."""
+    from attpd_bench.models import convention_of, polarity_probabilities
+
+    stored = np.zeros((2, 600), dtype=np.float32)
+    stored[:, 300:310] = [[1.0], [-1.0]]  # the onset at the stored P (sample 300), up then down
+    for name, (samples, p_index) in {"pd": (400, 200), "cfm": (160, 80)}.items():
+        convention = model_spec(name).convention
+        assert (convention.samples, convention.p_index) == (samples, p_index)
+        windows = convention.windows(stored)
+        assert windows.shape == (2, samples) and windows[0, p_index] == 1.0 and windows[1, p_index] == -1.0
+        assert convention_of(build_model(name)) == convention
+    assert model_spec("cfm").convention.max_shift == 220
+    probabilities = polarity_probabilities(build_model("cfm"), stored)
+    assert probabilities.shape == (2, 3) and np.allclose(probabilities.sum(axis=1), 1)
+
+
+def test_a_two_class_picker_abstains_inside_its_band_only():
+    """Issue 37, item 2: a binary picker's p(up) is (p, 1-p, 0) outside the band around 0.5 and (0, 0, 1) inside;
+    while training the band is off (its loss is the authors' binary cross-entropy)."""
+    from attpd_bench.models.band import PolarityBand
+
+    band = PolarityBand(0.2)
+    up = np.array([[0.95], [0.6], [0.35], [0.1]], dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(band(up)), [[0.95, 0.05, 0], [0, 0, 1], [0, 0, 1], [0.1, 0.9, 0]],
+                               atol=1e-6)
+    np.testing.assert_allclose(np.asarray(band(up, training=True))[:, 2], 0)
+    with pytest.raises(ValueError, match="band"):
+        PolarityBand(0.5)

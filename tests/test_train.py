@@ -212,3 +212,31 @@ def test_sigterm_during_a_command_ends_its_run_killed_and_says_so(workdir, capsy
     assert "interrupted (SIGTERM)" in err and "Traceback" not in err
     run = MlflowClient().get_run(started["run_id"])
     assert run.info.status == "KILLED" and run.data.tags["end_reason"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_a_two_class_picker_trains_on_up_and_down_and_predicts_three_classes(stores, workdir):
+    """Issue 37: `attpd train --model cfm` (a published binary picker, 160 samples) on a three-class store learns
+    from its up and down traces only (with the flip augmentation: twice their number per epoch) and its logged
+    model predicts (up, down, unknown) through `attpd predict` like any other, abstaining inside its band."""
+    import pandas as pd
+
+    from attpd_bench.data.labels import DOWN, UP
+
+    store = stores[("pnw", "native")]
+    result = runner.invoke(app, ["train", "--model", "cfm", "--store", str(store.path), "--epochs", "1",
+                                 "--batch-size", "32", "--hp", "band=0.3"])
+    assert result.exit_code == 0, result.output
+    tracking.configure(None)
+    run = _runs("attpd/pnw")[0]
+    assert run.info.status == "FINISHED" and run.data.tags["model"] == "cfm" and run.data.params["band"] == "0.3"
+    signs = np.isin(store.labels("train"), (UP, DOWN)).sum()
+    assert run.data.metrics["train_examples_per_epoch"] == 2 * signs
+    predicted = runner.invoke(app, ["predict", "--model-uri", run.data.tags["model_uri"], "--input",
+                                    str(store.path), "--output", str(workdir / "cfm.csv")])
+    assert predicted.exit_code == 0, predicted.output
+    table = pd.read_csv(workdir / "cfm.csv")
+    probabilities = table[["p_up", "p_down", "p_unknown"]].to_numpy()
+    assert len(table) == len(store) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    inside = probabilities[:, 2] == 1  # the band's abstentions: exactly (0, 0, 1)
+    assert np.all(probabilities[~inside, 2] == 0)

@@ -68,14 +68,17 @@ def preprocess_long(traces: np.ndarray, p_samples: np.ndarray) -> np.ndarray:
     return cut_around(x, p_samples, STORE_P_SAMPLE, STORE_SAMPLES - STORE_P_SAMPLE).astype(np.float32)
 
 
-def model_windows(stored: np.ndarray, shift: np.ndarray | int = 0) -> np.ndarray:
-    """Stored (n, 600) -> model input (n, 400): [P-200+shift, P+200+shift), each divided by its max-abs.
+def model_windows(stored: np.ndarray, shift: np.ndarray | int = 0, *, samples: int = WINDOW_SAMPLES,
+                  p_index: int | None = None) -> np.ndarray:
+    """Stored (n, 600) -> model input (n, samples): the window with P at ``p_index`` (the middle by default:
+    [P-200+shift, P+200+shift) for the original 400), moved by ``shift``, each divided by its max-abs.
 
     All-zero windows stay zero (no division by zero)."""
     n = stored.shape[0]
-    start = STORE_P_SAMPLE - WINDOW_SAMPLES // 2 + np.broadcast_to(np.asarray(shift, dtype=np.int64), (n,))
-    if np.any(start < 0) or np.any(start + WINDOW_SAMPLES > stored.shape[1]):
-        raise ValueError(f"time shift moves the {WINDOW_SAMPLES}-sample window outside the stored trace")
-    w = np.take_along_axis(stored, start[:, None] + np.arange(WINDOW_SAMPLES)[None, :], axis=1)
+    p_index = samples // 2 if p_index is None else p_index
+    start = STORE_P_SAMPLE - p_index + np.broadcast_to(np.asarray(shift, dtype=np.int64), (n,))
+    if np.any(start < 0) or np.any(start + samples > stored.shape[1]):
+        raise ValueError(f"time shift moves the {samples}-sample window outside the stored trace")
+    w = np.take_along_axis(stored, start[:, None] + np.arange(samples)[None, :], axis=1)
     peak = np.max(np.abs(w), axis=1, keepdims=True)
     return (w / np.where(peak > 0, peak, 1.0)).astype(np.float32)

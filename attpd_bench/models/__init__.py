@@ -1,4 +1,5 @@
-"""The four polarity models of the original work, selectable by name or by the original function name.
+"""The polarity models: the four of the original work, selectable by name or by the original function name, and
+the field's published pickers (issue 37), each declaring its input convention once (``ModelSpec.convention``).
 
 Defaults reproduce the original exactly (parameter counts are tested). ``MODEL_SPECS`` holds what training
 needs to know of each: input shape, outputs, loss, early-stopping monitor. Keras loads only when a model is built
@@ -19,15 +20,55 @@ from attpd_bench.errors import ConfigError
 
 
 @dataclass(frozen=True)
+class InputConvention:
+    """What a model reads, declared once per architecture: ``samples`` of the vertical trace at 100 Hz with P at
+    sample ``p_index``, cut from the store's 600 (P at 300) and divided by its max-abs. Every command cuts each
+    model's own window from the same stored traces (:meth:`windows`), so models of different input lengths are
+    scored on the same picks. ``max_shift``: the largest window shift (augmentation, test-time shifts) that keeps
+    the window inside the stored trace."""
+    samples: int = 400
+    p_index: int = 200
+
+    def __post_init__(self):
+        from attpd_bench.data.preprocess import STORE_P_SAMPLE, STORE_SAMPLES
+
+        if not (0 <= self.p_index <= STORE_P_SAMPLE and self.samples - self.p_index <= STORE_SAMPLES - STORE_P_SAMPLE):
+            raise ValueError(f"a {self.samples}-sample window with P at {self.p_index} does not fit the store's "
+                             f"{STORE_SAMPLES} samples with P at {STORE_P_SAMPLE}")
+
+    @property
+    def max_shift(self) -> int:
+        from attpd_bench.data.preprocess import STORE_P_SAMPLE, STORE_SAMPLES
+
+        return min(STORE_P_SAMPLE - self.p_index, STORE_SAMPLES - STORE_P_SAMPLE - (self.samples - self.p_index))
+
+    def windows(self, stored: np.ndarray, shift: np.ndarray | int = 0) -> np.ndarray:
+        """Stored (n, 600) -> (n, samples), normalised (:func:`preprocess.model_windows`)."""
+        from attpd_bench.data.preprocess import model_windows
+
+        return model_windows(stored, shift, samples=self.samples, p_index=self.p_index)
+
+
+ORIGINAL_CONVENTION = InputConvention()  # the original work's 400 samples, P at 200 (4 s around P)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     builder_name: str  # module:function inside attpd_bench.models
     input_shape: tuple
-    original_name: str
+    original_name: str  # the function of the original code that builds it ("" for the field's other pickers)
     outputs: tuple[str, ...] = ("po",)
     loss: tuple[str, ...] = ("categorical_crossentropy",)
     monitor: str = "val_accuracy"
     has_attention: bool = True
+    convention: InputConvention = ORIGINAL_CONVENTION
+    classes: int = 3  # 2: an up/down picker, trained on the up and down traces only (models.band)
+
+    def __post_init__(self):
+        if self.input_shape[0] != self.convention.samples:
+            raise ValueError(f"{self.name}: input shape {self.input_shape} does not match its convention's "
+                             f"{self.convention.samples} samples")
 
     @property
     def builder(self) -> Callable:
@@ -42,8 +83,11 @@ MODEL_SPECS = {
     "pp": ModelSpec("pp", "pp:build_pp", (400, 1), "bulid_pp_model", outputs=("pk", "po"),
                     loss=("mse", "categorical_crossentropy"), monitor="val_loss"),
     "pd2d": ModelSpec("pd2d", "pd2d:build_pd2d", (400, 1, 1), "pd_model"),
+    # the field's published pickers (issue 37): their own windows, cut from the same stored traces
+    "cfm": ModelSpec("cfm", "cfm:build_cfm", (160, 1), "", has_attention=False,
+                     convention=InputConvention(samples=160, p_index=80), classes=2),
 }
-ALIASES = {spec.original_name: name for name, spec in MODEL_SPECS.items()}
+ALIASES = {spec.original_name: name for name, spec in MODEL_SPECS.items() if spec.original_name}
 MODEL_NAMES = tuple(MODEL_SPECS)
 
 
@@ -63,7 +107,10 @@ def custom_objects() -> dict:
     import_keras()
     from attpd_bench.models.attention import SeqSelfAttention
 
-    return {"SeqSelfAttention": SeqSelfAttention, "attpd>SeqSelfAttention": SeqSelfAttention}
+    from attpd_bench.models.band import PolarityBand
+
+    return {"SeqSelfAttention": SeqSelfAttention, "attpd>SeqSelfAttention": SeqSelfAttention,
+            "PolarityBand": PolarityBand, "attpd>PolarityBand": PolarityBand}
 
 
 def __getattr__(name: str):
@@ -107,8 +154,23 @@ def build_model(name: str, **hyperparameters):
 
 
 def as_model_input(windows: np.ndarray, input_shape: tuple) -> np.ndarray:
-    """(n, 400) -> (n, *input_shape), e.g. (n, 400, 1) or (n, 400, 1, 1) for pd2d."""
+    """(n, samples) -> (n, *input_shape), e.g. (n, 400, 1) or (n, 400, 1, 1) for pd2d."""
     return windows.reshape((len(windows), *input_shape))
+
+
+def convention_of(model) -> InputConvention:
+    """The input convention of a built or loaded model: its architecture's (the Keras model carries the
+    architecture's name), else the one convention of that input length (an ensemble, a file of another name)."""
+    spec = MODEL_SPECS.get(getattr(model, "name", None))
+    if spec is not None:
+        return spec.convention
+    samples = tuple(model.input_shape)[1]
+    matching = {s.convention for s in MODEL_SPECS.values() if s.convention.samples == samples}
+    if len(matching) != 1:
+        raise ConfigError(f"model {getattr(model, 'name', '?')!r} reads {samples}-sample windows: "
+                          + ("no architecture of the suite does" if not matching else
+                             "several architectures do, with different conventions; name it after one of them"))
+    return matching.pop()
 
 
 def polarity_output(out):
@@ -118,13 +180,11 @@ def polarity_output(out):
 
 def polarity_probabilities(model, stored: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
     """The suite's one way from stored windows to polarity probabilities: (n, 600) store samples, P at 300 ->
-    the model's window (:func:`preprocess.model_windows`) -> (n, 3) float64 (up, down, unknown), the polarity
+    the model's own window (:func:`convention_of`) -> (n, 3) float64 (up, down, unknown), the polarity
     head of a two-output model. Every command that predicts (evaluate, predict, sim-to-real, audits) comes here."""
-    from attpd_bench.data.preprocess import model_windows
-
     if len(stored) == 0:
         return np.empty((0, 3), dtype=np.float64)
-    x = as_model_input(model_windows(stored), tuple(model.input_shape[1:]))
+    x = as_model_input(convention_of(model).windows(stored), tuple(model.input_shape[1:]))
     return np.asarray(polarity_output(model.predict(x, batch_size=batch_size, verbose=0)), dtype=np.float64)
 
 
@@ -187,7 +247,7 @@ def load_original_weights(path, name: str):
     return model
 
 
-__all__ = ["ALIASES", "CUSTOM_OBJECTS", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec", "SeqSelfAttention",
-           "as_model_input", "build_model", "custom_objects", "hyperparameter_names", "import_keras",
+__all__ = ["ALIASES", "CUSTOM_OBJECTS", "InputConvention", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec",
+           "ORIGINAL_CONVENTION", "SeqSelfAttention", "as_model_input", "convention_of", "build_model", "custom_objects", "hyperparameter_names", "import_keras",
            "load_model", "load_model_file", "load_original_weights", "model_defaults", "model_spec",
            "polarity_output", "polarity_probabilities"]
