@@ -803,6 +803,23 @@ def audit_labels(
                   + f"; run {run_id}", soft_wrap=True)
 
 
+@command(app, "import-model")
+def import_model(
+    model: Annotated[str, typer.Option(help=f"The architecture the weights belong to: {', '.join(MODEL_NAMES)}.")],
+    weights: Annotated[Path, typer.Option(help="A published Keras 2 HDF5 file of that architecture (a saved model "
+                                               "or its weights).")],
+    dataset: Annotated[str, typer.Option(help="Data set it was trained on (registered as attpd-<model>-<dataset>).")],
+    store: Annotated[Optional[Path], typer.Option(help="Store for the input example and fingerprint tag.")] = None,
+    tracking_uri: TrackingUri = None,
+):
+    """Register a published picker's weights as a version of attpd-<model>-<dataset>, once its layers are checked
+    against the architecture (the first that does not fit is named)."""
+    from attpd_bench import registry
+
+    name, run_id, version = registry.import_original(weights, model, dataset, store, tracking_uri=tracking_uri)
+    console.print(f"imported {weights} as run {run_id}, registered {name} version {version}")
+
+
 @command(app, "import-h5")
 def import_h5(
     file: Annotated[Path, typer.Option(help="Model or _wt weights file saved by the original code (Keras 2 .h5).")],

@@ -415,3 +415,49 @@ def test_no_gate_decision_on_a_single_event():
     assert not gate["passed"] and "1 event" in gate["reason"] and "at least 2" in gate["reason"]
     two = SimpleNamespace(**{**vars(perfect), "events": np.array(["e1", "e2"] * 10)})
     assert _gate("macro_f1", 0.0, None, two, 2, 200, 0)["passed"]
+
+
+CFM_WRITER = textwrap.dedent("""
+    import os, sys
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"  # Keras 2 (tf-keras), as published pickers were saved
+    import numpy as np
+    from tensorflow import keras
+    from tensorflow.keras import layers
+
+    def cfm(dense_units):
+        # the authors' CFM layer for layer (Messuti et al. 2023), a Sequential model of Keras 2
+        return keras.Sequential([keras.Input(shape=(160, 1)),
+            layers.Conv1D(32, 5, padding="same", activation="relu"), layers.Dropout(0.2),
+            layers.Conv1D(64, 4, activation="relu"), layers.MaxPooling1D(2),
+            layers.Conv1D(128, 3, activation="relu"), layers.MaxPooling1D(2),
+            layers.Conv1D(256, 5, padding="same", activation="relu"), layers.Dropout(0.2),
+            layers.Conv1D(128, 3, activation="relu"), layers.MaxPooling1D(2), layers.Flatten(),
+            layers.Dense(dense_units, activation="relu"), layers.Dense(1, activation="sigmoid")])
+
+    model = cfm(50)
+    model.save("cfm_instance.h5")
+    cfm(60).save_weights("cfm_wider_wt.h5")
+    x = np.random.default_rng(0).standard_normal((16, 160, 1)).astype("float32")
+    np.save("x.npy", x)
+    np.save("p.npy", model.predict(x, verbose=0))
+""")
+
+
+def test_import_model_brings_a_published_pickers_keras_file_in(workdir):
+    """Issue 37, item 4: `attpd import-model --model cfm --weights FILE --dataset NAME` registers a published
+    Keras 2 file as a version of attpd-cfm-NAME: its p(up) is the imported model's up probability; a file whose
+    layers do not fit is refused naming the first layer that does not, and nothing is registered."""
+    done = subprocess.run([sys.executable, "-c", CFM_WRITER], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    x, expected = np.load(workdir / "x.npy"), np.load(workdir / "p.npy")
+    result = runner.invoke(app, ["import-model", "--model", "cfm", "--weights", str(workdir / "cfm_instance.h5"),
+                                 "--dataset", "instance"])
+    assert result.exit_code == 0, result.output
+    model = tracking.load_keras_model("models:/attpd-cfm-instance/1")
+    np.testing.assert_allclose(model.predict(x, verbose=0)[:, 0], expected[:, 0], rtol=1e-5, atol=1e-6)
+    result = runner.invoke(app, ["import-model", "--model", "cfm", "--weights", str(workdir / "cfm_wider_wt.h5"),
+                                 "--dataset", "instance"])
+    assert result.exit_code == 1, result.output
+    assert "its layer 'dense_2' holds weights (2304, 60), (60,) where the architecture's layer 'dense' has " \
+        "(2304, 50), (50,)" in " ".join(result.output.split())
+    assert len(MlflowClient().search_model_versions("name='attpd-cfm-instance'")) == 1

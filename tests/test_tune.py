@@ -87,6 +87,9 @@ def test_shipped_study_files_are_valid():
         names = {p.name for p in spec.params_for("pd")}
         assert {"learning_rate", "batch_size", "attention_width", "attention_units"} <= names
         assert "attention_width" not in {p.name for p in spec.params_for("ross")}
+        # a two-class picker searches its abstention band, from the authors' use (0: never) up
+        assert "band" in {p.name for p in spec.params_for("cfm")} and spec.default_params("cfm")["band"] == 0.0
+        assert "band" not in {p.name for p in spec.params_for("pd")}
 
 
 def test_a_resumed_study_measures_the_untuned_baseline_an_interruption_cut_short():

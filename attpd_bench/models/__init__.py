@@ -237,6 +237,7 @@ def load_original_weights(path, name: str):
     if not h5py.is_hdf5(path):
         raise DataError(f"{path}: not an HDF5 file (expected a Keras 2 .h5 model or weights file)")
     model = build_model(name)
+    check_weight_layers(path, model, name)
     try:
         with warnings.catch_warnings():  # Keras warns layer by layer before it raises; the error says it all
             warnings.simplefilter("ignore", UserWarning)
@@ -247,7 +248,36 @@ def load_original_weights(path, name: str):
     return model
 
 
+def check_weight_layers(path, model, name: str) -> None:
+    """Before Keras loads a Keras 2 HDF5 file into ``model`` (layer by layer, in order): the file's layers that
+    hold weights, in order, against the architecture's, shape by shape; a clear error names the first pair that
+    does not fit. A file without Keras 2's layer list is left to Keras."""
+    import h5py
+
+    from attpd_bench.errors import DataError
+
+    with h5py.File(path, "r") as h5:
+        group = h5["model_weights"] if "model_weights" in h5 else h5
+        if "layer_names" not in group.attrs:
+            return
+        theirs = []
+        for layer in (n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs["layer_names"]):
+            names = [w.decode() if isinstance(w, bytes) else str(w) for w in group[layer].attrs["weight_names"]]
+            if names:
+                theirs.append((layer, [tuple(group[layer][w].shape) for w in names]))
+    ours = [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
+    for (their_name, their_shapes), (our_name, our_shapes) in zip(theirs, ours):
+        if their_shapes != our_shapes:
+            raise DataError(f"{path}: does not fit the {name!r} architecture: its layer {their_name!r} holds "
+                            f"weights {', '.join(map(str, their_shapes))} where the architecture's layer "
+                            f"{our_name!r} has {', '.join(map(str, our_shapes))}")
+    if len(theirs) != len(ours):
+        extra = theirs[len(ours)][0] if len(theirs) > len(ours) else ours[len(theirs)][0]
+        raise DataError(f"{path}: does not fit the {name!r} architecture: it holds {len(theirs)} layers with weights, "
+                        f"the architecture {len(ours)} (the first without a counterpart: {extra!r})")
+
+
 __all__ = ["ALIASES", "CUSTOM_OBJECTS", "InputConvention", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec",
-           "ORIGINAL_CONVENTION", "SeqSelfAttention", "as_model_input", "convention_of", "build_model", "custom_objects", "hyperparameter_names", "import_keras",
-           "load_model", "load_model_file", "load_original_weights", "model_defaults", "model_spec",
-           "polarity_output", "polarity_probabilities"]
+           "ORIGINAL_CONVENTION", "SeqSelfAttention", "as_model_input", "build_model", "check_weight_layers",
+           "convention_of", "custom_objects", "hyperparameter_names", "import_keras", "load_model", "load_model_file",
+           "load_original_weights", "model_defaults", "model_spec", "polarity_output", "polarity_probabilities"]
