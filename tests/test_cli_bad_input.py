@@ -240,6 +240,12 @@ CASES = [
      ["fake.h5"]),
     ("import weights of another architecture", ["import-h5", "--file", "ross.weights.h5", "--model", "pd",
                                                 "--dataset", "pnw"], ["ross.weights.h5", "pd"]),
+    ("import a published picker's weights into another architecture",
+     ["import-model", "--model", "cfm", "--weights", "ross.weights.h5", "--dataset", "pnw"],
+     ["ross.weights.h5", "cfm"]),
+    ("a hyper-parameter without a value", ["train", "--store", S, "--model", "cfm", "--hp", "band"],
+     ["--hp", "NAME=VALUE", "band"]),
+    ("a band outside [0, 0.5)", ["train", "--store", S, "--model", "cfm", "--hp", "band=0.7"], ["band", "0.7"]),
 ]
 
 
@@ -289,6 +295,7 @@ def test_options_are_checked_before_tensorflow_loads(tmp_path):
              ["tune", "--study", "nowhere.toml", "--store", "nowhere"],
              ["transfer", "--store", "a=nowhere", "--store", "b=nowhere"],
              ["import-h5", "--file", "nowhere.h5", "--model", "pd", "--dataset", "pnw"],
+             ["import-model", "--weights", "nowhere.h5", "--model", "cfm", "--dataset", "pnw"],
              ["mechanisms", "--store", "nowhere", "--polarities", "true", "--out", "m"],
              ["audit", "labels", "--store", "nowhere", "--model-uri", "x", "--out", "l"]]
     script = ("import json, sys\n"

@@ -150,7 +150,10 @@ def build_model(name: str, **hyperparameters):
         raise ConfigError(f"model {spec.name!r} has no hyper-parameter {', '.join(unknown)}; "
                           f"it takes {', '.join(allowed)}")
     given = {k: v for k, v in hyperparameters.items() if v is not None}
-    return spec.builder(input_shape=spec.input_shape, **given)
+    try:
+        return spec.builder(input_shape=spec.input_shape, **given)
+    except (ValueError, TypeError) as exc:  # a value the architecture cannot take (a band of 0.7, units "a")
+        raise ConfigError(f"model {spec.name!r}: {str(exc).splitlines()[0][:300]}") from None
 
 
 def as_model_input(windows: np.ndarray, input_shape: tuple) -> np.ndarray:
