@@ -156,7 +156,9 @@ def test_a_keras_2_file_of_the_original_code_points_to_import_h5(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ the field's pickers
-PUBLISHED = {"cfm": 410_981}  # Messuti et al. (2023): the authors' Keras summary
+# cfm: Messuti et al. (2023), the authors' Keras summary; eqpolarity: Chen et al. (2024), the layer sizes of the
+# authors' code (the paper gives no count)
+PUBLISHED = {"cfm": 410_981, "eqpolarity": 3_086_401}
 
 
 @pytest.mark.parametrize("name", list(PUBLISHED))
@@ -194,3 +196,19 @@ def test_a_two_class_picker_abstains_inside_its_band_only():
     np.testing.assert_allclose(np.asarray(band(up, training=True))[:, 2], 0)
     with pytest.raises(ValueError, match="band"):
         PolarityBand(0.5)
+
+
+def test_a_picker_that_reads_the_whole_stored_window_refuses_a_time_shift_and_round_trips(tmp_path):
+    """EQPolarity reads all 600 stored samples (P at 300): no shift fits, so --time-shift is refused before a run;
+    saved and loaded (its stochastic depth and band layers included), it predicts the same."""
+    from attpd_bench.models import load_model
+    from attpd_bench.settings import TrainConfig
+
+    assert model_spec("eqpolarity").convention.max_shift == 0
+    with pytest.raises(ConfigError, match="--time-shift 5 moves eqpolarity's 600-sample window"):
+        TrainConfig(model="eqpolarity", time_shift=5).resolved()
+    model = build_model("eqpolarity", band=0.1)
+    model.save(tmp_path / "eqpolarity.keras")
+    x = np.random.default_rng(0).standard_normal((4, 600, 1)).astype(np.float32)
+    np.testing.assert_allclose(load_model(str(tmp_path / "eqpolarity.keras")).predict(x, verbose=0),
+                               model.predict(x, verbose=0), atol=1e-6)

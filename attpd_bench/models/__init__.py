@@ -86,6 +86,8 @@ MODEL_SPECS = {
     # the field's published pickers (issue 37): their own windows, cut from the same stored traces
     "cfm": ModelSpec("cfm", "cfm:build_cfm", (160, 1), "", has_attention=False,
                      convention=InputConvention(samples=160, p_index=80), classes=2),
+    "eqpolarity": ModelSpec("eqpolarity", "eqpolarity:build_eqpolarity", (600, 1), "", has_attention=False,
+                            convention=InputConvention(samples=600, p_index=300), classes=2),
 }
 ALIASES = {spec.original_name: name for name, spec in MODEL_SPECS.items() if spec.original_name}
 MODEL_NAMES = tuple(MODEL_SPECS)
@@ -108,9 +110,11 @@ def custom_objects() -> dict:
     from attpd_bench.models.attention import SeqSelfAttention
 
     from attpd_bench.models.band import PolarityBand
+    from attpd_bench.models.eqpolarity import StochasticDepth
 
     return {"SeqSelfAttention": SeqSelfAttention, "attpd>SeqSelfAttention": SeqSelfAttention,
-            "PolarityBand": PolarityBand, "attpd>PolarityBand": PolarityBand}
+            "PolarityBand": PolarityBand, "attpd>PolarityBand": PolarityBand,
+            "StochasticDepth": StochasticDepth, "attpd>StochasticDepth": StochasticDepth}
 
 
 def __getattr__(name: str):
