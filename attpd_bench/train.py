@@ -128,8 +128,10 @@ def fit(store: PolarityStore, config: TrainConfig, *, on_epoch: list[EpochHook] 
     start = time.perf_counter()
     with progress(f"train {spec.name}", total=config.epochs) as update:
         dev = None
-        if dev_metrics_each_epoch:
-            dev = (np.concatenate([x.numpy() for x, _ in dev_ds]), store.labels("dev"))
+        if dev_metrics_each_epoch:  # on the whole dev split, as it is scored at the end (a two-class model: by band)
+            every = dev_ds if signs is None else evaluation_dataset(store, "dev", spec.input_shape, config.batch_size,
+                                                                   with_pick=with_pick, convention=spec.convention)
+            dev = (np.concatenate([x.numpy() for x, _ in every]), store.labels("dev"))
         epochs = _Epochs(config.epochs, list(on_epoch), update, dev, label=label)
         model.fit(train_ds, validation_data=dev_ds, epochs=config.epochs, verbose=0, shuffle=False,  # the data set
                   # shuffles itself, by the seed

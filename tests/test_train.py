@@ -218,7 +218,9 @@ def test_sigterm_during_a_command_ends_its_run_killed_and_says_so(workdir, capsy
 def test_a_two_class_picker_trains_on_up_and_down_and_predicts_three_classes(stores, workdir):
     """Issue 37: `attpd train --model cfm` (a published binary picker, 160 samples) on a three-class store learns
     from its up and down traces only (with the flip augmentation: twice their number per epoch) and its logged
-    model predicts (up, down, unknown) through `attpd predict` like any other, abstaining inside its band."""
+    model predicts (up, down, unknown) through `attpd predict` like any other, abstaining inside its band; it
+    goes through promotion's gate, SKHASH's mechanisms, a study (its band searched from 0, the published use)
+    and a transfer matrix as PD and Ross do."""
     import pandas as pd
 
     from attpd_bench.data.labels import DOWN, UP
@@ -240,3 +242,27 @@ def test_a_two_class_picker_trains_on_up_and_down_and_predicts_three_classes(sto
     assert len(table) == len(store) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
     inside = probabilities[:, 2] == 1  # the band's abstentions: exactly (0, 0, 1)
     assert np.all(probabilities[~inside, 2] == 0)
+
+    # ... and the rest of the day: promotion's gate, mechanisms from its polarities, a study, a transfer matrix
+    promoted = runner.invoke(app, ["promote", "--model", "cfm", "--dataset", "pnw", "--dry-run"])
+    assert promoted.exit_code == 0 and "promotion of attpd-cfm-pnw" in promoted.output, promoted.output
+    mechanisms = runner.invoke(app, ["mechanisms", "--store", str(store.path), "--polarities",
+                                     run.data.tags["model_uri"], "--split", "all", "--out", "mech"])
+    assert mechanisms.exit_code == 0, mechanisms.output
+    assert (workdir / "mech" / "mechanisms.csv").is_file()
+    study = workdir / "cfm.toml"
+    study.write_text('[study]\ndataset = "pnw"\nn_trials = 2\n[sampler]\nseed = 1\n[pruner]\nname = "none"\n'
+                     '[training]\nepochs = 1\n[search.learning_rate]\ntype = "float"\nlow = 1e-4\nhigh = 1e-2\n'
+                     'log = true\n[search.band]\ntype = "float"\nlow = 0.0\nhigh = 0.3\n')
+    tuned = runner.invoke(app, ["tune", "--study", str(study), "--model", "cfm", "--store", str(store.path)])
+    assert tuned.exit_code == 0, tuned.output
+    import optuna
+
+    from attpd_bench.tune import open_storage
+
+    trials = optuna.load_study(study_name="pnw-cfm", storage=open_storage(None)).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"] and trials[0].params["band"] == 0.0
+    transferred = runner.invoke(app, ["transfer", "--store", f"pnw={store.path}", "--store",
+                                      f"hinet={stores[('hinet', 'native')].path}", "--models", "cfm,first-motion",
+                                      "--epochs", "1", "--batch-size", "64", "--n-boot", "50"])
+    assert transferred.exit_code == 0, transferred.output

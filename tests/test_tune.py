@@ -148,7 +148,7 @@ def test_an_interrupted_trial_is_one_line_not_optunas_traceback():
     (("[pruner]", "[pruner]\npatience_x = 3"), r"unknown key 'patience_x' in \[pruner\]"),
     (("low = 5\nhigh = 20", "low = 5\nhigh = 80"), "attention width must lie within the 50-step"),
     (("low = 1e-4\nhigh = 1e-2", "low = 1e-2\nhigh = 1e-4"), r"\[search.learning_rate\]: needs low < high"),
-    (("[search.lstm_units]", "[search.dropout]"), r"\[search.dropout\]: unknown parameter"),
+    (("[search.lstm_units]", "[search.spectral_norm]"), r"\[search.spectral_norm\]: unknown parameter"),
     (('dataset = "pnw"', 'dataset = "pnw"\nobjective = "f2"'), "unknown objective 'f2'"),
     (("[training]", "[trainer]"), r"unknown section \[trainer\]"),
     (("n_trials = 3", "n_trials = 3\nheartbeat_interval_s = 0"), r"heartbeat_interval_s must be a positive"),
