@@ -269,6 +269,17 @@ def test_audit_finds_the_stations_the_region_wired_reversed(region, tmp_path, mo
     reversal = pd.read_csv(tmp_path / "audit" / "reversals_skhash.csv")
     assert len(reversal) == metrics["stations_reversed"]
 
+    # issue 38 item 8: the label audit joins this audit's votes (--reversal-audit), end to end
+    labels = runner.invoke(app, ["audit", "labels", "--store", str(store.path), "--model-uri", "first-motion",
+                                 "--split", "all", "--reversal-audit", "audit", "--out", "labels"])
+    assert labels.exit_code == 0, labels.output[-2000:]
+    issues = pd.read_csv(tmp_path / "labels" / "label_issues.csv", dtype={"event_id": str})
+    evidence = pd.read_csv(tmp_path / "audit" / "evidence.csv", dtype={"event_id": str})
+    voted = issues.dropna(subset=["mechanism_vote"])
+    assert len(voted) > 0  # flagged picks of solved events carry the mechanisms' vote
+    joined = voted.merge(evidence, on=["event_id", "sta_code"], suffixes=("", "_audit"))
+    assert len(joined) == len(voted) and np.allclose(joined["mechanism_vote"], joined["vote"])
+
 
 def test_eligibility_counts_only_polarities_skhash_keeps():
     """An event with 9 polarities of which 2 lie beyond SKHASH's delmax (120 km) has 7 for SKHASH: below
