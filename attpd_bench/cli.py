@@ -546,6 +546,10 @@ def predict(
                                                             "folder (run it: attpd skhash DIR/control.txt).")] = None,
     min_probability: Annotated[float, typer.Option(help="Smallest probability for a SKHASH pick.")] = 0.0,
     min_confidence: MinConfidence = 0.0,
+    shifts: Annotated[int, typer.Option(help="Test-time shifts, as RPNet runs: the mean probability over this many "
+                                              "random shifts of each window, and its spread (p_spread) [0: off].")] = 0,
+    shift_samples: Annotated[int, typer.Option(help="With --shifts: the largest shift either way, in samples "
+                                                    "[10 = 0.1 s].")] = 10,
     stations: Stations = None,
     catalog: Catalog = None,
     velocity_model: VelocityModel = None,
@@ -555,8 +559,11 @@ def predict(
 ):
     """Polarity probabilities and labels per trace; bad traces listed, never guessed. Logged as a run."""
     from attpd_bench import tracking
+    from attpd_bench.models import WindowShifts
     from attpd_bench.predict import predict_and_log
 
+    window_shifts = WindowShifts(shifts, shift_samples) if shifts else None
+    WindowShifts(shifts, shift_samples)  # its checks (a negative count or shift), before anything runs
     source = _input_or_recordings(input, waveforms, picks, component)
     if quakeml_out is not None and (waveforms is None or picks is None):
         raise ConfigError("--quakeml-out needs --waveforms and --picks (the picks it writes back)")
@@ -566,6 +573,7 @@ def predict(
                                  batch_size=batch_size,
                                  skhash_out=skhash_out, quakeml_out=quakeml_out, min_probability=min_probability,
                                  min_confidence=min_confidence,
+                                 shifts=window_shifts,
                                  overwrite=overwrite, stations=stations, catalog=catalog,
                                  velocity_model=velocity_model, on_chunk=update)
     console.print(f"{report.written} traces predicted into {output} ({report.written / max(report.seconds, 1e-9):,.0f}"

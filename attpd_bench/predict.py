@@ -1,7 +1,8 @@
 """Predict polarities for a canonical store or a raw published layout, streaming in chunks.
 
 Output (CSV or Parquet, by the file's extension): one row per trace with its identifiers (trace, event,
-station), ``p_up``, ``p_down``, ``p_unknown`` (summing to 1), the predicted ``label`` U/D/K and the
+station), ``p_up``, ``p_down``, ``p_unknown`` (summing to 1; with test-time shifts their mean over the shifted
+windows, and ``p_spread``, the spread of p(up) - p(down) across them), the predicted ``label`` U/D/K and the
 ``analyst_label`` where the input has one. Traces that cannot be read (no P pick in range, NaN samples, ...)
 are listed in ``<output>.skipped.csv``, never guessed. Optionally (``skhash_out``) a complete SKHASH input set
 for the up/down picks (:func:`attpd_bench.focal.skhash.write_inputs`): polarity file weighted by probability, station
@@ -30,7 +31,7 @@ from attpd_bench.data.prepare import open_reader
 from attpd_bench.data.recordings import RecordingsReader
 from attpd_bench.data.store import MANIFEST_FILE, PolarityStore
 from attpd_bench.errors import DataError
-from attpd_bench.models import load_model, polarity_probabilities
+from attpd_bench.models import load_model, polarity_probabilities, shifted_probabilities
 
 ID_COLUMNS = ("source_trace_name", "source_id", "station_network_code", "station_code", "trace_id", "p_time")
 RAW_CHUNK_TRACES = 512  # raw published traces read at a time (as `attpd data prepare` reads them)
@@ -111,7 +112,7 @@ TABLE_COLUMNS = ("p_up", "p_down", "p_unknown", "label")  # what marks a predict
 def check_request(source, output: Path, *, dataset: str | None = None, skhash_out: Path | None = None,
                   quakeml_out: Path | None = None, min_probability: float = 0.0,
                   min_confidence: float = M.DEFAULT_MIN_CONFIDENCE, overwrite: bool = False,
-                  stations: Path | None = None, **geometry_files) -> sites.Geometry | None:
+                  stations: Path | None = None, shifts=None, **geometry_files) -> sites.Geometry | None:
     """Everything about a prediction request that can be checked before a model is loaded or a run exists;
     with ``skhash_out``, returns SKHASH's geometry (``stations`` and ``geometry_files``: the user's stations,
     catalog and velocity_model files, where the input lacks them). ``source`` is a store or raw folder, or a
@@ -175,7 +176,7 @@ def _written_by_us(path: Path, columns: tuple[str, ...]) -> bool:
 
 #: The options of a prediction request (checked by :func:`check_request`); the others only shape the run.
 REQUEST_OPTIONS = ("dataset", "skhash_out", "quakeml_out", "min_probability", "min_confidence", "stations",
-                   "catalog", "velocity_model")
+                   "catalog", "velocity_model", "shifts")
 
 
 def predict_to_file(model, source: Path, output: Path, *, overwrite: bool = False, **options) -> PredictReport:
@@ -198,6 +199,7 @@ def _predict(model, source: Path, output: Path, geometry: sites.Geometry | None,
     dataset, skhash_out, quakeml_out = request.get("dataset"), request.get("skhash_out"), request.get("quakeml_out")
     min_probability = request.get("min_probability", 0.0)
     min_confidence = request.get("min_confidence", M.DEFAULT_MIN_CONFIDENCE)
+    shifts = request.get("shifts")  # models.WindowShifts: the mean over shifted windows and its spread
     output = Path(output)
     source = source if isinstance(source, RecordingsReader) else Path(source)
     report = PredictReport()
@@ -211,9 +213,14 @@ def _predict(model, source: Path, output: Path, geometry: sites.Geometry | None,
             report.skipped.extend(skipped)
             if len(waveforms) == 0:
                 continue
-            probs = polarity_probabilities(model, waveforms, batch_size=batch_size)
+            if shifts is not None and shifts.count:
+                probs, spread = shifted_probabilities(model, waveforms, shifts, batch_size=batch_size)
+            else:
+                probs, spread = polarity_probabilities(model, waveforms, batch_size=batch_size), None
             frame = meta[[c for c in ID_COLUMNS if c in meta]].copy()
             frame["p_up"], frame["p_down"], frame["p_unknown"] = probs[:, 0], probs[:, 1], probs[:, 2]
+            if spread is not None:
+                frame["p_spread"] = spread
             pred = M.decide(probs, min_confidence)
             frame["label"] = np.asarray(CLASS_LETTERS)[pred]
             if "label" in meta:
@@ -260,11 +267,16 @@ def predict_and_log(model_uri: str, source: Path, output: Path, *, overwrite: bo
     provenance = registry.resolve(model_uri)  # the version an alias points to now, kept with the run
 
     model = load_model(model_uri)
+    if request.get("shifts") is not None:
+        request["shifts"].check(model)  # the model's window takes them: before the run
     tags = tracking.standard_tags(model=None, dataset=options.get("dataset"), store_fingerprint=None, seed=None,
                                   kind="prediction", predicted_model_uri=model_uri,
                                   **{k: v for k, v in provenance.items() if k != "model_uri"})
     with tracking.run(tracking.experiment_name("predict"), None, tags) as log:
-        log.log_params({"model_uri": model_uri, "input": str(source), "output": str(output)})
+        shifts = request.get("shifts")
+        log.log_params({"model_uri": model_uri, "input": str(source), "output": str(output),
+                        **({"shifts": shifts.count, "shift_samples": shifts.max_samples, "shift_seed": shifts.seed}
+                           if shifts is not None and shifts.count else {})})
         report = _predict(model, source, output, geometry, {**request, "model_uri": model_uri}, **run_options)
         log.log_metrics({"traces_written": report.written, "traces_skipped": len(report.skipped),
                          "traces_per_s": report.written / max(report.seconds, 1e-9)})

@@ -246,6 +246,11 @@ CASES = [
     ("a hyper-parameter without a value", ["train", "--store", S, "--model", "cfm", "--hp", "band"],
      ["--hp", "NAME=VALUE", "band"]),
     ("a band outside [0, 0.5)", ["train", "--store", S, "--model", "cfm", "--hp", "band=0.7"], ["band", "0.7"]),
+    ("negative test-time shifts", ["predict", "--model-uri", "first-motion", "--input", S, "--output", "p.csv",
+                                   "--shifts", "-2"], ["--shifts", "-2"]),
+    ("test-time shifts the window cannot take", ["predict", "--model-uri", "first-motion", "--input", S,
+                                                 "--output", "p.csv", "--shifts", "3", "--shift-samples", "150"],
+     ["--shift-samples 150", "at most 100"]),
 ]
 
 

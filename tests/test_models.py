@@ -212,3 +212,24 @@ def test_a_picker_that_reads_the_whole_stored_window_refuses_a_time_shift_and_ro
     x = np.random.default_rng(0).standard_normal((4, 600, 1)).astype(np.float32)
     np.testing.assert_allclose(load_model(str(tmp_path / "eqpolarity.keras")).predict(x, verbose=0),
                                model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_test_time_shifts_average_the_shifted_windows_and_keep_their_spread():
+    """Issue 37, item 3: the mean over K randomly shifted windows and the spread of p(up) - p(down); no shift
+    gives the plain probabilities and no spread; a shift the window cannot take is refused naming the option."""
+    from attpd_bench.models import WindowShifts, polarity_probabilities, shifted_probabilities
+
+    rng = np.random.default_rng(3)
+    stored = rng.standard_normal((6, 600)).astype(np.float32)
+    model = build_model("cfm")
+    plain = polarity_probabilities(model, stored)
+    mean, spread = shifted_probabilities(model, stored, WindowShifts(3, 0))
+    np.testing.assert_allclose(mean, plain, atol=1e-6)
+    np.testing.assert_allclose(spread, 0, atol=1e-6)
+    mean, spread = shifted_probabilities(model, stored, WindowShifts(4, 50, seed=1))
+    assert mean.shape == (6, 3) and np.allclose(mean.sum(axis=1), 1) and spread.shape == (6,)
+    assert (spread > 0).all() and (spread <= 1).all()
+    again = shifted_probabilities(model, stored, WindowShifts(4, 50, seed=1))
+    np.testing.assert_array_equal(again[1], spread)  # the seed fixes the shifts
+    with pytest.raises(ConfigError, match="--shift-samples 1 moves the model's 600-sample window"):
+        shifted_probabilities(build_model("eqpolarity"), stored, WindowShifts(2, 1))

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from obspy import Stream, Trace, UTCDateTime, read, read_events
+from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
+from attpd_bench import tracking
 from attpd_bench.cli import app
 from attpd_bench.data.labels import DOWN, UNKNOWN, UP
 from attpd_bench.data.recordings import RecordingsReader, read_picks, read_stations
@@ -485,3 +487,20 @@ def test_audit_reversals_takes_the_geometry_a_store_of_ones_own_recordings_needs
     given = runner.invoke(app, [*base, "--catalog", str(tmp_path / "origins.csv"), "--velocity-model", "hinet"])
     assert given.exit_code == 1 and "no station recorded 5 events" in given.output, given.output[-800:]
     assert not (workdir / "audit").exists()
+
+
+@pytest.mark.slow
+def test_predict_with_test_time_shifts_writes_the_mean_and_its_spread(stores, workdir):
+    """Issue 37, item 3: `attpd predict --shifts 4` writes the mean probabilities over four shifted windows and
+    their spread (`p_spread`) beside each polarity, and logs the shifts with the run."""
+    store = stores[("pnw", "native")]
+    result = runner.invoke(app, ["predict", "--model-uri", "first-motion", "--input", str(store.path), "--output",
+                                 str(workdir / "shifted.csv"), "--shifts", "4", "--shift-samples", "5"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(workdir / "shifted.csv")
+    assert len(table) == len(store) and table["p_spread"].between(0, 1).all()
+    assert np.allclose(table[["p_up", "p_down", "p_unknown"]].sum(axis=1), 1)
+    assert (table["p_spread"] > 0).any()  # the rule changes its mind on some onsets when the pick moves
+    tracking.configure(None)
+    run = MlflowClient().search_runs([MlflowClient().get_experiment_by_name("attpd/predict").experiment_id])[0]
+    assert run.data.params["shifts"] == "4" and run.data.params["shift_samples"] == "5"

@@ -195,6 +195,46 @@ def polarity_probabilities(model, stored: np.ndarray, *, batch_size: int = 1024)
     return np.asarray(polarity_output(model.predict(x, batch_size=batch_size, verbose=0)), dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class WindowShifts:
+    """Inference as RPNet runs it: the window moved by ``count`` random shifts of up to ``max_samples`` either way
+    around the pick (a pick error the model should not care about), the probabilities averaged and their spread
+    kept. ``seed`` fixes the shifts."""
+    count: int = 0  # 0: off
+    max_samples: int = 10  # 0.1 s at 100 Hz
+    seed: int = 0
+
+    def check(self, model) -> InputConvention:
+        """The model's convention, once its window is known to take shifts this large."""
+        convention = convention_of(model)
+        if self.max_samples > convention.max_shift:
+            raise ConfigError(f"--shift-samples {self.max_samples} moves the model's {convention.samples}-sample "
+                              f"window outside the stored trace (at most {convention.max_shift})")
+        return convention
+
+    def __post_init__(self):
+        if self.count < 0 or self.max_samples < 0:
+            raise ConfigError(f"--shifts and --shift-samples must be at least 0, got {self.count} and "
+                              f"{self.max_samples}")
+
+
+def shifted_probabilities(model, stored: np.ndarray, shifts: WindowShifts, *,
+                          batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """(mean probabilities (n, 3), spread (n,)) over ``shifts.count`` random shifts of each window: the spread is
+    the standard deviation of p(up) - p(down), the signed polarity, across the shifts (0: the pick's exact place
+    does not matter to the model). A shift the model's window cannot take is refused."""
+    convention = shifts.check(model)
+    rng = np.random.default_rng(shifts.seed)
+    shape = tuple(model.input_shape[1:])
+    draws = []
+    for _ in range(shifts.count):
+        offset = rng.integers(-shifts.max_samples, shifts.max_samples + 1, len(stored))
+        x = as_model_input(convention.windows(stored, offset), shape)
+        draws.append(np.asarray(polarity_output(model.predict(x, batch_size=batch_size, verbose=0)), np.float64))
+    stacked = np.stack(draws)  # (count, n, 3)
+    return stacked.mean(axis=0), (stacked[..., 0] - stacked[..., 1]).std(axis=0)
+
+
 def load_model(model_uri: str):
     """A model from a file path or any MLflow model URI (through :mod:`tracking`, the one module that imports
     MLflow); ``first-motion`` is the untrained baseline."""
@@ -287,4 +327,5 @@ def check_weight_layers(path, model, name: str) -> None:
 __all__ = ["ALIASES", "CUSTOM_OBJECTS", "InputConvention", "MODEL_NAMES", "MODEL_SPECS", "ModelSpec",
            "ORIGINAL_CONVENTION", "SeqSelfAttention", "as_model_input", "build_model", "check_weight_layers",
            "convention_of", "custom_objects", "hyperparameter_names", "import_keras", "load_model", "load_model_file",
-           "load_original_weights", "model_defaults", "model_spec", "polarity_output", "polarity_probabilities"]
+           "load_original_weights", "model_defaults", "model_spec", "polarity_output", "polarity_probabilities",
+           "shifted_probabilities", "WindowShifts"]
