@@ -308,6 +308,10 @@ def evaluate(
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates (events resampled).")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     min_confidence: MinConfidence = 0.0,
+    shifts: Annotated[int, typer.Option(help="With --store: test-time shifts, the mean probability over this many "
+                                              "random shifts of each window [0: off].")] = 0,
+    shift_samples: Annotated[int, typer.Option(help="With --shifts: the largest shift either way, in samples "
+                                                    "[10 = 0.1 s].")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
     run_name: Annotated[Optional[str], typer.Option(help="MLflow run name.")] = None,
     tracking_uri: TrackingUri = None,
@@ -321,7 +325,13 @@ def evaluate(
         check_dataset_name(dataset)
     if not 0.0 <= min_confidence <= 1.0:
         raise ConfigError(f"--min-confidence must lie between 0 and 1, got {min_confidence}")
+    from attpd_bench.models import WindowShifts
+
+    window_shifts = WindowShifts(shifts, shift_samples) if shifts else None
+    WindowShifts(shifts, shift_samples)  # its checks (a negative count or shift), before anything runs
     source = _input_or_recordings(store, waveforms, picks, component, option="--store", what="a canonical store")
+    if window_shifts is not None and not isinstance(source, Path):
+        raise ConfigError("--shifts goes with --store (test-time shifts on your recordings: not yet)")
     if not isinstance(source, Path):
         _evaluate_recordings(model_uri, source, dataset, seed=seed, as_json=as_json, run_name=run_name,
                              tracking_uri=tracking_uri, min_confidence=min_confidence)
@@ -332,9 +342,12 @@ def evaluate(
     from attpd_bench.evaluate import evaluate_model, log_evaluation, to_json
     from attpd_bench.models import load_model
 
-    tracking.configure(tracking_uri)
-    evaluation = evaluate_model(load_model(model_uri), opened, split, n_boot=n_boot, seed=seed,
-                                min_confidence=min_confidence)
+    tracking.configure(tracking_uri)  # before the model: a runs:/ or models:/ URI is read from the tracking store
+    model = load_model(model_uri)
+    if window_shifts is not None:
+        window_shifts.check(model)  # the model's window takes them: before the run
+    evaluation = evaluate_model(model, opened, split, n_boot=n_boot, seed=seed, min_confidence=min_confidence,
+                                shifts=window_shifts)
     run_id = log_evaluation(evaluation, model_uri, run_name)
     if as_json:
         print(to_json(evaluation))

@@ -17,7 +17,7 @@ import pandas as pd
 from attpd_bench import metrics as M
 from attpd_bench import plots, tracking
 from attpd_bench.data.store import PolarityStore
-from attpd_bench.models import load_model
+from attpd_bench.models import WindowShifts, load_model, shifted_probabilities
 from attpd_bench.pipeline import predict_probabilities
 from attpd_bench.sim_to_real import score_recordings
 
@@ -34,6 +34,8 @@ class Evaluation:
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     by_snr: list[dict] = field(default_factory=list)
     min_confidence: float = M.DEFAULT_MIN_CONFIDENCE
+    shifts: WindowShifts | None = None  # test-time shifts: the probabilities are their mean
+    spread: np.ndarray | None = None  # with shifts: per trace, the spread of p(up) - p(down) across them
 
     @property
     def predictions(self) -> np.ndarray:
@@ -53,15 +55,22 @@ class Evaluation:
 
 
 def evaluate_model(model, store: PolarityStore, split: str = "test", *, n_boot: int = 1000,
-                   seed: int = 0, min_confidence: float = M.DEFAULT_MIN_CONFIDENCE) -> Evaluation:
+                   seed: int = 0, min_confidence: float = M.DEFAULT_MIN_CONFIDENCE,
+                   shifts: WindowShifts | None = None) -> Evaluation:
     """The model on a store's split; an up or down below ``min_confidence`` counts as an abstention
-    (:func:`metrics.decide`)."""
+    (:func:`metrics.decide`). ``shifts``: the mean probabilities over test-time shifts of each window
+    (:func:`models.shifted_probabilities`), their spread kept."""
     rows = store.rows(split)
     if len(rows) == 0:
         from attpd_bench.errors import DataError
 
         raise DataError(f"{store.path}: the {split!r} split is empty")
-    probs = predict_probabilities(model, store, split)
+    spread = None
+    if shifts is not None and shifts.count:
+        parts = [shifted_probabilities(model, chunk.waveforms, shifts) for chunk in store.iter_chunks(split)]
+        probs, spread = np.concatenate([p for p, _ in parts]), np.concatenate([s for _, s in parts])
+    else:
+        probs = predict_probabilities(model, store, split)
     labels = store.labels(split)
     preds = M.decide(probs, min_confidence)
     events = store.metadata["source_id"].to_numpy()[rows]
@@ -69,7 +78,7 @@ def evaluate_model(model, store: PolarityStore, split: str = "test", *, n_boot: 
     intervals = M.bootstrap_intervals(labels, preds, events, INTERVAL_METRICS, n_boot=n_boot, seed=seed) \
         if n_boot > 0 else {}
     return Evaluation(store, split, labels, probs, M.classification_report(labels, preds), intervals,
-                      M.accuracy_by_snr(labels, preds, snr), min_confidence)
+                      M.accuracy_by_snr(labels, preds, snr), min_confidence, shifts, spread)
 
 
 def log_evaluation(evaluation: Evaluation, model_uri: str, run_name: str | None = None) -> str:
@@ -80,6 +89,9 @@ def log_evaluation(evaluation: Evaluation, model_uri: str, run_name: str | None 
     with tracking.run(tracking.experiment_name("evaluate", store.dataset), run_name, tags) as log:
         log.log_params({"model_uri": model_uri, "split": evaluation.split,
                         "store": str(store.path.resolve())})
+        if evaluation.spread is not None:
+            log.log_params({"shifts": evaluation.shifts.count, "shift_samples": evaluation.shifts.max_samples})
+            log.log_metrics({f"{evaluation.split}_p_spread_median": float(np.median(evaluation.spread))})
         log.log_store_input(store, context="evaluation")
         prefix = f"{evaluation.split}_"
         log.log_metrics({k: v for k, v in evaluation.report.items() if k not in ("confusion", "undefined")},

@@ -45,6 +45,16 @@ def test_evaluate_a_model_file(stores, workdir):
                                 "--split", "test", "--n-boot", "100"])
     assert shown.exit_code == 0 and f"{workdir / 'pd.keras'} on hinet test" in shown.output, shown.output[:800]
     assert "accuracy by SNR" in shown.output
+    # issue 37 item 3: test-time shifts, the mean over shifted windows; the run keeps the shifts and the spread
+    shifted = runner.invoke(app, ["evaluate", "--model-uri", str(workdir / "pd.keras"), "--store", str(store.path),
+                                  "--split", "test", "--n-boot", "100", "--shifts", "3", "--shift-samples", "20",
+                                  "--run-name", "shifted"])
+    assert shifted.exit_code == 0, shifted.output
+    run = [r for r in tracking.search_runs("attpd/hinet") if r.info.run_name == "shifted"][0]
+    assert run.data.params["shifts"] == "3" and 0 <= run.data.metrics["test_p_spread_median"] <= 1
+    refused = runner.invoke(app, ["evaluate", "--model-uri", str(workdir / "pd.keras"), "--store", str(store.path),
+                                  "--shifts", "3", "--shift-samples", "101"])
+    assert refused.exit_code == 1 and "--shift-samples 101" in refused.output and "at most 100" in refused.output
 
 
 def test_evaluate_bad_uri(stores, workdir):
