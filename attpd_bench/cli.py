@@ -325,10 +325,7 @@ def evaluate(
         check_dataset_name(dataset)
     if not 0.0 <= min_confidence <= 1.0:
         raise ConfigError(f"--min-confidence must lie between 0 and 1, got {min_confidence}")
-    from attpd_bench.models import WindowShifts
-
-    window_shifts = WindowShifts(shifts, shift_samples) if shifts else None
-    WindowShifts(shifts, shift_samples)  # its checks (a negative count or shift), before anything runs
+    window_shifts = _window_shifts(shifts, shift_samples)
     source = _input_or_recordings(store, waveforms, picks, component, option="--store", what="a canonical store")
     if window_shifts is not None and not isinstance(source, Path):
         raise ConfigError("--shifts goes with --store (test-time shifts on your recordings: not yet)")
@@ -572,11 +569,9 @@ def predict(
 ):
     """Polarity probabilities and labels per trace; bad traces listed, never guessed. Logged as a run."""
     from attpd_bench import tracking
-    from attpd_bench.models import WindowShifts
     from attpd_bench.predict import predict_and_log
 
-    window_shifts = WindowShifts(shifts, shift_samples) if shifts else None
-    WindowShifts(shifts, shift_samples)  # its checks (a negative count or shift), before anything runs
+    window_shifts = _window_shifts(shifts, shift_samples)
     source = _input_or_recordings(input, waveforms, picks, component)
     if quakeml_out is not None and (waveforms is None or picks is None):
         raise ConfigError("--quakeml-out needs --waveforms and --picks (the picks it writes back)")
@@ -598,6 +593,15 @@ def predict(
     if skhash_out and report.skhash_picks == 0:
         err_console.print(f"warning: no trace was predicted up or down with probability >= {min_probability}: "
                           f"{skhash_out} holds no pick", highlight=False, soft_wrap=True)
+
+
+def _window_shifts(count: int, max_samples: int):
+    """``--shifts`` / ``--shift-samples`` of `predict` and `evaluate`: checked even when off (a negative count or
+    shift is refused before anything runs); None when off."""
+    from attpd_bench.models import WindowShifts
+
+    shifts = WindowShifts(count, max_samples)
+    return shifts if shifts.count else None
 
 
 def _evaluate_recordings(model_uri: str, reader, dataset: str, *, seed: int, as_json: bool, run_name: str | None,

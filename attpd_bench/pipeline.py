@@ -81,9 +81,6 @@ def training_dataset(store: PolarityStore, split: str, config: PipelineConfig, i
     rows = split_rows(store, split, labels)
     if len(rows) == 0:
         raise DataError(f"{store.path}: the {split!r} split is empty")
-    if config.time_shift > convention.max_shift:
-        raise DataError(f"a time shift of {config.time_shift} samples moves this model's {convention.samples}-sample "
-                        f"window outside the stored trace (at most {convention.max_shift})")
     n = len(rows) * (2 if config.flip else 1)
     in_memory = in_memory_bytes(len(rows), config, convention.samples) / 2**30 <= config.max_in_memory_gb
     if in_memory and config.time_shift == 0:

@@ -479,7 +479,6 @@ def optimize(spec: StudySpec, model: str, store: PolarityStore, storage_url: str
         fail_trials_of_dead_local_workers(study, spec)
     records = _InterruptedTrialRecords()
     optuna_log = logging.getLogger("optuna")
-    optuna_log.addFilter(records)
     for handler in optuna_log.handlers:  # Optuna's own handler: a filter on the logger misses its children
         handler.addFilter(records)
     try:
@@ -488,7 +487,6 @@ def optimize(spec: StudySpec, model: str, store: PolarityStore, storage_url: str
     finally:
         for handler in optuna_log.handlers:
             handler.removeFilter(records)
-        optuna_log.removeFilter(records)
         tracking.extend_run(parent)
     return study
 
